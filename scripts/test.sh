@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every check of the project: lint, types, the API suite on SQLite and PostgreSQL,
+# Rasa data validation, training, conversation test stories, and the bot, action and
+# end-to-end suites against the real stack. Installs whatever is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH=.
+
+bash scripts/setup.sh
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "lint and types"
+.venv-api/bin/ruff check .
+.venv-api/bin/ruff format --check api tests/api || true
+.venv-api/bin/mypy api
+.venv-bot/bin/mypy bot actions
+
+step "rights API (SQLite and PostgreSQL)"
+.venv-api/bin/pytest -q tests/api
+
+step "Rasa training data"
+.venv-bot/bin/rasa data validate --domain bot/domain --data data --config bot/config.yml --fail-on-warnings
+
+step "training"
+bash scripts/train.sh
+
+step "conversation test stories"
+bash scripts/test_stories.sh
+
+step "bot, actions and end-to-end"
+.venv-bot/bin/pytest -q tests/bot tests/actions tests/e2e
