@@ -1,0 +1,1 @@
+"""Staff console: server-rendered pages for the privacy team."""

@@ -1,0 +1,215 @@
+"""Hashing, signing, masking and the authentication dependencies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import Request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from api.core.errors import ApiError
+from api.core.settings import Settings
+
+# scrypt parameters: about 16 MiB and a few tens of milliseconds per hash.
+_SCRYPT: dict[str, int] = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _scheme, salt_b64, digest_b64 = stored.split("$")
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+    except ValueError:
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return hmac.compare_digest(digest, expected)
+
+
+# Hashed when no customer matches, so unknown numbers cost the same work.
+DUMMY_PASSWORD_HASH = hash_password("000000", salt=b"\x00" * 16)
+
+
+def keyed_hash(pepper: str, *parts: str) -> str:
+    """HMAC-SHA256: lookup hash of a mobile number, hash of an SMS code bound to its challenge."""
+    msg = "\x1f".join(parts).encode()
+    return hmac.new(pepper.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def token_fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+# ---------------------------------------------------------------- masking in logs
+
+_MOBILE_RE = re.compile(r"(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_mobile(text: str) -> str:
+    """13800138000 -> 138****8000 (also inside longer text)."""
+    return _MOBILE_RE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks mobile numbers in every log record that passes through a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_mobile(record.msg)
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {k: _mask_arg(v) for k, v in record.args.items()}
+            else:
+                record.args = tuple(_mask_arg(a) for a in record.args)
+        return True
+
+
+def _mask_arg(value: Any) -> Any:
+    return mask_mobile(value) if isinstance(value, str) else value
+
+
+def install_log_masking() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO)
+    for handler in root.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+                handler.addFilter(MaskingFilter())
+
+
+# ---------------------------------------------------------------- signed tokens
+
+Assurance = str  # "sms_code" | "phone_password" | "app_session"
+
+
+@dataclass(frozen=True)
+class SubjectProof:
+    jti: str
+    customer_id: str
+    brand: str
+    assurance: Assurance
+    expires_at: datetime
+
+
+def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.proof_secret, salt=salt)
+
+
+def sign_proof(
+    settings: Settings, customer_id: str, brand: str, assurance: str, now: datetime
+) -> tuple[str, datetime]:
+    exp = int(now.timestamp()) + settings.proof_ttl_seconds
+    payload = {
+        "jti": secrets.token_hex(16),
+        "cid": customer_id,
+        "brand": brand,
+        "asr": assurance,
+        "exp": exp,
+    }
+    return _serializer(settings, "subject-proof").dumps(payload), datetime.fromtimestamp(
+        exp, timezone.utc
+    )
+
+
+def read_proof(settings: Settings, token: str, now: datetime) -> SubjectProof:
+    try:
+        data = _serializer(settings, "subject-proof").loads(token)
+        proof = SubjectProof(
+            jti=str(data["jti"]),
+            customer_id=str(data["cid"]),
+            brand=str(data["brand"]),
+            assurance=str(data["asr"]),
+            expires_at=datetime.fromtimestamp(int(data["exp"]), timezone.utc),
+        )
+    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise ApiError(
+            401, "invalid_proof", "the subject proof is not valid", "header.X-Subject-Proof"
+        ) from exc
+    if proof.expires_at <= now:
+        raise ApiError(
+            401, "proof_expired", "the subject proof has expired", "header.X-Subject-Proof"
+        )
+    return proof
+
+
+def sign_app_session(settings: Settings, customer_id: str, now: datetime) -> str:
+    exp = int(now.timestamp()) + settings.app_session_ttl_seconds
+    return _serializer(settings, "app-session").dumps({"cid": customer_id, "exp": exp})
+
+
+def read_app_session(settings: Settings, token: str, now: datetime) -> str | None:
+    """The customer id of a valid, unexpired app session token, else None."""
+    try:
+        data = _serializer(settings, "app-session").loads(token)
+        if int(data["exp"]) <= now.timestamp():
+            return None
+        return str(data["cid"])
+    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------- auth dependencies
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def require_bot(request: Request) -> None:
+    settings = get_settings(request)
+    key = request.headers.get("x-api-key", "")
+    if not key or not hmac.compare_digest(key.encode(), settings.bot_api_key.encode()):
+        raise ApiError(401, "invalid_api_key", "a valid X-API-Key is required", "header.X-API-Key")
+
+
+def staff_id(request: Request) -> str | None:
+    """The staff actor id if a valid bearer token was sent, else None."""
+    settings = get_settings(request)
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    token = auth[7:].strip().encode()
+    for known in settings.staff_token_list:
+        if hmac.compare_digest(token, known.encode()):
+            return "staff:" + token_fingerprint(known)
+    return None
+
+
+def require_staff(request: Request) -> str:
+    actor = staff_id(request)
+    if actor is None:
+        raise ApiError(
+            401,
+            "invalid_staff_token",
+            "a valid staff bearer token is required",
+            "header.Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return actor
+
+
+def require_subject(request: Request) -> SubjectProof:
+    require_bot(request)
+    token = request.headers.get("x-subject-proof", "")
+    if not token:
+        raise ApiError(
+            401, "proof_required", "X-Subject-Proof is required", "header.X-Subject-Proof"
+        )
+    return read_proof(get_settings(request), token, request.app.state.clock.now())

@@ -1,0 +1,104 @@
+"""One Settings object, read from RIGHTS_* environment variables.
+
+In dev, missing secrets are generated once and kept in var/dev-secrets.env so that the bot and
+the staff can read them and the next start reuses them. In prod the service refuses to start
+without real secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("api.settings")
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper")
+MIN_SECRET_LEN = 24
+
+
+class ConfigurationError(RuntimeError):
+    """The service cannot start with this configuration."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RIGHTS_", extra="ignore")
+
+    env: Literal["dev", "prod"] = "dev"
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'rights.db'}"
+    bot_api_key: str = ""
+    staff_tokens: str = ""  # comma-separated bearer tokens
+    proof_secret: str = ""  # signs subject proofs and app-session tokens
+    lookup_pepper: str = ""  # keys the mobile lookup hash and the SMS code hashes
+    dev_secrets_file: Path = ROOT / "var" / "dev-secrets.env"
+    backup_retention_days: int = 30
+    policy_file: Path = ROOT / "data" / "policy" / "rights.yml"
+    demo_customers_file: Path = ROOT / "data" / "demo" / "customers.yml"
+    run_migrations: bool = True
+    load_demo_data: bool = True
+    # Verification limits
+    code_ttl_seconds: int = 300
+    code_max_attempts: int = 5
+    codes_per_hour: int = 3
+    proof_ttl_seconds: int = 600
+    app_session_ttl_seconds: int = 3600
+    password_max_failures: int = 5
+    password_lock_seconds: int = 1800
+    # Downstream deletion notices
+    notice_max_attempts: int = 5
+    idempotency_stale_seconds: int = 120
+
+    @property
+    def staff_token_list(self) -> list[str]:
+        return [t.strip() for t in self.staff_tokens.split(",") if t.strip()]
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+    return values
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """Fill in secrets: generated and persisted in dev, mandatory in prod."""
+    missing = [f for f in SECRET_FIELDS if not getattr(settings, f)]
+    if settings.env == "prod":
+        weak = [
+            f
+            for f in SECRET_FIELDS
+            if f not in missing
+            and any(len(v) < MIN_SECRET_LEN for v in str(getattr(settings, f)).split(","))
+        ]
+        if missing or weak:
+            raise ConfigurationError(
+                "prod needs real secrets: set "
+                + ", ".join(f"RIGHTS_{f.upper()}" for f in missing + weak)
+                + f" (at least {MIN_SECRET_LEN} characters each)"
+            )
+        return settings
+    if not missing:
+        return settings
+    path = settings.dev_secrets_file
+    stored = _read_env_file(path)
+    updates: dict[str, str] = {}
+    for field in missing:
+        key = f"RIGHTS_{field.upper()}"
+        updates[field] = stored.get(key) or secrets.token_urlsafe(32)
+        stored[key] = updates[field]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())), encoding="utf-8")
+    path.chmod(0o600)
+    log.warning("dev secrets generated or reused; they are in %s", path)
+    return settings.model_copy(update=updates)

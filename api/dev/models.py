@@ -1,0 +1,1 @@
+"""The dev domain has no tables of its own (it reads the outbox)."""

@@ -1,0 +1,51 @@
+"""Mounted only when RIGHTS_ENV=dev; in prod these paths do not exist (404)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from api.core.database import get_session
+from api.core.errors import error_responses
+from api.core.security import get_settings
+from api.core.settings import Settings
+from api.dev import service
+from api.dev.schemas import AppSessionRequest, AppSessionToken
+from api.notifications import service as outbox
+from api.notifications.schemas import OutboxItem, OutboxList
+
+router = APIRouter(prefix="/v1/dev", tags=["dev"])
+
+
+@router.get("/outbox", response_model=OutboxList, responses=error_responses(422))
+def read_outbox(
+    session: Annotated[Session, Depends(get_session)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> OutboxList:
+    return OutboxList(
+        items=[
+            OutboxItem.model_validate(m, from_attributes=True)
+            for m in outbox.newest(session, limit)
+        ]
+    )
+
+
+@router.post(
+    "/app-sessions",
+    response_model=AppSessionToken,
+    status_code=201,
+    responses=error_responses(404, 422),
+)
+def app_session(
+    body: AppSessionRequest,
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> AppSessionToken:
+    return AppSessionToken(
+        session_token=service.issue_app_session(
+            session, settings, body.customer_id, request.app.state.clock.now()
+        )
+    )

@@ -1,0 +1,101 @@
+"""Builds the rights backend: `api.main:app`, or create_app(settings) in tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from api.audit.router import router as audit_router
+from api.consent.router import router as consent_router
+from api.console.router import router as console_router
+from api.core.clock import Clock, SystemClock
+from api.core.database import make_engine, make_session_factory
+from api.core.errors import error_responses, install_error_handlers
+from api.core.migrate import upgrade_head
+from api.core.policy import load_policy
+from api.core.security import install_log_masking
+from api.core.settings import Settings, resolve_secrets
+from api.dev.router import router as dev_router
+from api.notifications.service import dispatch_due_notices
+from api.subjects.service import load_demo_customers
+from api.tickets.router import router as tickets_router
+from api.tickets.service import recompute_provisional
+from api.verification.router import router as verification_router
+
+log = logging.getLogger("api")
+
+
+class Health(BaseModel):
+    status: str
+    env: str
+
+
+def startup(app: FastAPI) -> None:
+    """Migrations, dev demo data, then the upkeep that may be due since the last start."""
+    settings: Settings = app.state.settings
+    if settings.run_migrations:
+        upgrade_head(settings.database_url)
+    now = app.state.clock.now()
+    with app.state.session_factory() as s:
+        if settings.is_dev and settings.load_demo_data:
+            load_demo_customers(s, settings.demo_customers_file, settings.lookup_pepper, now)
+        recompute_provisional(s, now)
+        dispatch_due_notices(s, now, settings.notice_max_attempts)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    install_log_masking()
+    settings = resolve_secrets(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        startup(app)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Rights backend",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Data-subject rights tickets for the BMW and MINI connected-car "
+        "privacy policies in China.",
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.engine = make_engine(settings.database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.policy = load_policy(settings.policy_file)
+    install_error_handlers(app)
+
+    for router in (
+        verification_router,
+        tickets_router,
+        consent_router,
+        audit_router,
+        console_router,
+    ):
+        app.include_router(router)
+    if settings.is_dev:
+        app.include_router(dev_router)
+
+    @app.get("/healthz", response_model=Health, tags=["health"], responses=error_responses())
+    def healthz() -> Health:
+        return Health(status="ok", env=settings.env)
+
+    return app
+
+
+_built: dict[str, FastAPI] = {}
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `api.main:app` is built on first access, so importing the module has no side effects.
+    if name == "app":
+        if "app" not in _built:
+            _built["app"] = create_app()
+        return _built["app"]
+    raise AttributeError(name)

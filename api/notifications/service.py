@@ -1,0 +1,102 @@
+"""The outbox (what would be sent) and the dispatch of downstream deletion notices."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
+
+from api.notifications.models import OutboxMessage
+from api.tickets.models import TicketNotice
+
+log = logging.getLogger("api.notifications")
+
+_BRAND_SERVICE = {
+    "mini": {"zh": "MINI互联出行", "en": "MINI Connected"},
+    "bmw": {"zh": "BMW互联驾驶", "en": "BMW ConnectedDrive"},
+}
+
+
+def sms_code_body(code: str, brand: str, language: str, minutes: int) -> str:
+    service = _BRAND_SERVICE.get(brand, _BRAND_SERVICE["mini"])
+    if language == "en":
+        return (
+            f"[{service['en']}] Your verification code is {code}. "
+            f"It is valid for {minutes} minutes."
+        )
+    return f"【{service['zh']}】您的验证码是{code}，{minutes}分钟内有效。"
+
+
+def enqueue(session: Session, *, kind: str, to: str, body: str, now: datetime) -> OutboxMessage:
+    """Adds a message in the caller's transaction; the body is never logged."""
+    msg = OutboxMessage(kind=kind, to=to, body=body, created_at=now)
+    session.add(msg)
+    log.info("outbox: %s queued", kind)
+    return msg
+
+
+def newest(session: Session, limit: int = 100) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+class TransientSendError(Exception):
+    """A gateway error worth retrying."""
+
+
+def _send_notice(session: Session, notice: TicketNotice, now: datetime) -> None:
+    # The gateway is mocked: sending means writing to the outbox.
+    enqueue(
+        session,
+        kind="deletion_notice",
+        to=notice.recipient or "",
+        body=notice.message or "",
+        now=now,
+    )
+
+
+def dispatch_due_notices(
+    session: Session, now: datetime, max_attempts: int = 5, send: object = None
+) -> int:
+    """Send queued deletion notices that are due; bounded retries, backoff between runs.
+
+    Returns the number sent. A notice that keeps failing ends as `failed` after max_attempts.
+    """
+    sender = send if callable(send) else _send_notice
+    stmt = (
+        select(TicketNotice)
+        .where(
+            TicketNotice.kind == "deletion_notice",
+            TicketNotice.status == "queued",
+            or_(TicketNotice.next_attempt_at.is_(None), TicketNotice.next_attempt_at <= now),
+        )
+        .order_by(TicketNotice.id)
+    )
+    sent = 0
+    for notice in session.execute(stmt).scalars().all():
+        notice.attempts += 1
+        notice.updated_at = now
+        try:
+            for attempt in Retrying(
+                stop=stop_after_attempt(2),
+                wait=wait_none(),
+                reraise=True,
+                retry=retry_if_exception_type(TransientSendError),
+            ):
+                with attempt:
+                    sender(session, notice, now)
+        except Exception as exc:  # the ledger records it; the next run retries
+            log.warning("deletion notice %s failed: %s", notice.id, type(exc).__name__)
+            if notice.attempts >= max_attempts:
+                notice.status = "failed"
+            else:
+                notice.next_attempt_at = now + timedelta(minutes=2**notice.attempts)
+            continue
+        notice.status = "sent"
+        notice.next_attempt_at = None
+        sent += 1
+    session.commit()
+    return sent

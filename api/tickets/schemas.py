@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.tickets.due import SHANGHAI
+from api.tickets.models import Ticket, TicketNotice
+
+TicketType = Literal[
+    "unsubscribe_marketing",
+    "withdraw_consent",
+    "cancel_account",
+    "access_copy",
+    "rectification",
+    "deletion",
+    "portability",
+    "decision_explanation",
+    "complaint",
+]
+Status = Literal[
+    "received", "in_progress", "awaiting_customer", "completed", "refused", "withdrawn"
+]
+Text = Field(min_length=1, max_length=2000)
+ShortText = Field(min_length=1, max_length=200)
+
+
+# ---------------------------------------------------------------- details by type
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoDetails(_Details):
+    pass
+
+
+class WithdrawConsentDetails(_Details):
+    purpose: str = Field(max_length=40)
+
+
+class CancelAccountDetails(_Details):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AccessCopyDetails(_Details):
+    scope: str | None = Field(default=None, max_length=2000)
+
+
+class RectificationDetails(_Details):
+    field: str = ShortText
+    corrected_value: str = ShortText
+    current_value: str | None = Field(default=None, max_length=200)
+
+
+class DeletionDetails(_Details):
+    ground: str = Field(max_length=40)
+    scope: str | None = Field(default=None, max_length=2000)
+
+
+class PortabilityDetails(_Details):
+    third_party: str = ShortText
+
+
+class DecisionDetails(_Details):
+    decision: str = Text
+
+
+class ComplaintDetails(_Details):
+    summary: str = Text
+
+
+DETAILS_MODELS: dict[str, type[_Details]] = {
+    "unsubscribe_marketing": NoDetails,
+    "withdraw_consent": WithdrawConsentDetails,
+    "cancel_account": CancelAccountDetails,
+    "access_copy": AccessCopyDetails,
+    "rectification": RectificationDetails,
+    "deletion": DeletionDetails,
+    "portability": PortabilityDetails,
+    "decision_explanation": DecisionDetails,
+    "complaint": ComplaintDetails,
+}
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: TicketType
+    channel: Literal["chat", "ivr"]
+    language: Literal["zh", "en"]
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description='by type, see the API table: e.g. withdraw_consent {"purpose"}',
+    )
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_status: Status
+    reason: str = Field(min_length=1, max_length=2000)
+    version: int = Field(ge=1, le=2**31 - 1)
+    refusal_ground: str | None = Field(default=None, max_length=40)
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DelayNoticeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class NoticeReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["acknowledged", "not_found"]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    kind: str
+    recipient: str | None
+    status: str
+    message: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, n: TicketNotice) -> NoticeOut:
+        return cls.model_validate(n, from_attributes=True)
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(SHANGHAI)
+
+
+class TicketOut(BaseModel):
+    reference: str
+    type: str
+    status: str
+    brand: str
+    customer_id: str
+    channel: str
+    language: str
+    details: dict[str, Any]
+    created_at: datetime
+    due_at: datetime
+    due_at_provisional: bool
+    version: int
+    refusal_ground: str | None
+    resolution: str | None
+    backup_rollover_at: datetime | None
+    notices: list[NoticeOut]
+
+    @classmethod
+    def of(cls, t: Ticket) -> TicketOut:
+        # Times in Asia/Shanghai (+08:00): the due day is a Chinese calendar day.
+        return cls(
+            reference=t.reference,
+            type=t.type,
+            status=t.status,
+            brand=t.brand,
+            customer_id=t.customer_id,
+            channel=t.channel,
+            language=t.language,
+            details=t.details,
+            created_at=_local(t.created_at),
+            due_at=_local(t.due_at),
+            due_at_provisional=t.due_at_provisional,
+            version=t.version,
+            refusal_ground=t.refusal_ground,
+            resolution=t.resolution,
+            backup_rollover_at=_local(t.backup_rollover_at) if t.backup_rollover_at else None,
+            notices=[NoticeOut.of(n) for n in t.notices],
+        )
+
+
+class TicketItems(BaseModel):
+    items: list[TicketOut]
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    total: int

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core.database import Base, UTCDateTime
+
+
+class Challenge(Base):
+    """One verification attempt; created for unknown numbers too (customer_id is then null)."""
+
+    __tablename__ = "verification_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    method: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(8))
+    mobile_hash: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(32))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PasswordLock(Base):
+    """Failed phone-password checks per number; locks the number for a while."""
+
+    __tablename__ = "password_locks"
+
+    mobile_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProofUse(Base):
+    """A subject proof consumed by a ticket creation (proofs are single use for writes)."""
+
+    __tablename__ = "proof_uses"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from sqlalchemy.orm import Session
+
+from api.core.database import get_session
+from api.core.errors import error_responses
+from api.core.security import get_settings, require_bot
+from api.core.settings import Settings
+from api.verification import service
+from api.verification.schemas import (
+    AppSessionIn,
+    CheckIn,
+    CheckOut,
+    VerificationOut,
+    VerificationStart,
+)
+
+router = APIRouter(
+    prefix="/v1/verifications", tags=["verification"], dependencies=[Depends(require_bot)]
+)
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@router.post(
+    "", status_code=201, response_model=VerificationOut, responses=error_responses(401, 422, 429)
+)
+def start(
+    body: VerificationStart, request: Request, session: SessionDep, settings: SettingsDep
+) -> VerificationOut:
+    return service.start(
+        session,
+        settings,
+        method=body.method,
+        mobile=body.mobile,
+        channel=body.channel,
+        language=body.language,
+        now=request.app.state.clock.now(),
+    )
+
+
+@router.post("/app-session", response_model=CheckOut, responses=error_responses(401, 422))
+def app_session(
+    body: AppSessionIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> CheckOut:
+    return service.check_app_session(
+        session, settings, token=body.session_token, now=request.app.state.clock.now()
+    )
+
+
+@router.post("/{id}/check", response_model=CheckOut, responses=error_responses(401, 404, 422))
+def check(
+    id: Annotated[str, Path(max_length=64)],
+    body: CheckIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> CheckOut:
+    return service.check(
+        session, settings, challenge_id=id, code=body.code, now=request.app.state.clock.now()
+    )

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Method = Literal["sms_code", "phone_password"]
+Assurance = Literal["sms_code", "phone_password", "app_session"]
+CheckStatus = Literal["verified", "invalid", "locked", "expired"]
+
+
+class VerificationStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Method
+    mobile: str = Field(min_length=3, max_length=32)
+    channel: Literal["chat", "ivr"] = "chat"
+    language: Literal["zh", "en"] = "zh"  # language of the SMS text
+
+
+class VerificationOut(BaseModel):
+    id: str
+    method: Method
+    masked_mobile: str
+    expires_at: datetime
+    attempts_left: int
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[0-9]{4,12}$", description="the SMS code or the phone password")
+
+
+class AppSessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_token: str = Field(min_length=1, max_length=2000)
+
+
+class CheckOut(BaseModel):
+    status: CheckStatus
+    attempts_left: int
+    proof: str | None = None
+    proof_expires_at: datetime | None = None
+    customer_id: str | None = None
+    brand: str | None = None
+    assurance: Assurance | None = None

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs Debian's Chromium for the browser tests (tests/browser), if it is not there yet.
+# Playwright drives /usr/bin/chromium and never downloads a browser of its own.
+# Idempotent and quiet; runs as root (or through sudo when available).
+set -euo pipefail
+
+CHROMIUM=/usr/bin/chromium
+if [ -x "$CHROMIUM" ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install_browser: need root to install chromium" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+[ -x "$CHROMIUM" ] || { echo "install_browser: $CHROMIUM still missing" >&2; exit 1; }
+echo "install_browser: $("$CHROMIUM" --version 2>/dev/null || echo chromium) installed"
