@@ -5,7 +5,8 @@
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
-if [ -x "$CHROMIUM" ]; then
+# A CJK font so that screenshots of Chinese pages show text, not empty boxes.
+if [ -x "$CHROMIUM" ] && fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
   exit 0
 fi
 
@@ -17,6 +18,6 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei >/dev/null
 [ -x "$CHROMIUM" ] || { echo "install_browser: $CHROMIUM still missing" >&2; exit 1; }
 echo "install_browser: $("$CHROMIUM" --version 2>/dev/null || echo chromium) installed"

@@ -1,0 +1,74 @@
+"""Questions whose choices or wording depend on the flow: buttons come from rights.yml."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import rights
+from actions.common import lang_of
+from actions.flows import FLOWS
+
+
+def _buttons(entity: str, choices: dict[str, str]) -> list[dict[str, str]]:
+    return [
+        {"title": text, "payload": f'/inform{{"{entity}": "{cid}"}}'}
+        for cid, text in choices.items()
+    ]
+
+
+class ActionAskConsentPurpose(Action):
+    def name(self) -> str:
+        return "action_ask_consent_purpose"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        purposes = rights.consent_purposes(lang_of(tracker))
+        dispatcher.utter_message(
+            response="utter_ask_consent_purpose", buttons=_buttons("consent_purpose", purposes)
+        )
+        return []
+
+
+class ActionAskDeletionGround(Action):
+    def name(self) -> str:
+        return "action_ask_deletion_ground"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        grounds = rights.deletion_grounds(tracker.get_slot("brand"), lang_of(tracker))
+        dispatcher.utter_message(
+            response="utter_ask_deletion_ground", buttons=_buttons("deletion_ground", grounds)
+        )
+        return []
+
+
+class ActionAskConfirmRequest(Action):
+    """States what will happen, in the policy's words, and asks for a yes."""
+
+    def name(self) -> str:
+        return "action_ask_confirm_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        request_type = tracker.get_slot("request_type")
+        if request_type not in FLOWS:
+            dispatcher.utter_message(response="utter_request_error")
+            return []
+        lang = lang_of(tracker)
+        brand = tracker.get_slot("brand")
+        purpose = tracker.get_slot("consent_purpose")
+        ground = tracker.get_slot("deletion_ground")
+        separator = ", " if lang == "en" else "、"
+        dispatcher.utter_message(
+            response=f"utter_confirm_{request_type}",
+            purpose=rights.consent_purposes(lang).get(purpose or "", purpose or ""),
+            ground=rights.deletion_grounds(brand, lang).get(ground or "", ground or ""),
+            recipients=separator.join(rights.deletion_recipients(brand, lang)),
+        )
+        return []

@@ -1,0 +1,68 @@
+"""Small helpers shared by the request actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+
+from actions.flows import CONFIRM_SLOT, DETAIL_SLOTS, IDENTITY_SLOTS, PROOF_SLOTS
+
+VOICE_CHANNELS = ("ivr", "twilio", "voice")
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def user_just_spoke(tracker: Tracker) -> bool:
+    """Whether the form is validating a user message (not its activation or a return to it).
+
+    Rasa inserts the form's own ActionExecuted before the slot candidates it sends to the
+    validation action, so `latest_action_name` is always the form: look further back.
+    """
+    form = (tracker.active_loop or {}).get("name")
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            return True
+        if kind == "action" and event.get("name") not in (form, "action_extract_slots"):
+            return event.get("name") == "action_listen"
+    return False
+
+
+def metadata(tracker: Tracker) -> dict[str, Any]:
+    meta = (tracker.latest_message or {}).get("metadata") or {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def lang_of(tracker: Tracker) -> str:
+    return "en" if tracker.get_slot("lang") == "en" else "zh"
+
+
+def channel_of(tracker: Tracker) -> str:
+    name = (tracker.get_latest_input_channel() or "").lower()
+    return "ivr" if any(v in name for v in VOICE_CHANNELS) else "chat"
+
+
+def request_reset(keep_identity: bool = True) -> list[EventType]:
+    """Clear the finished request; the proof stays for a later request unless told otherwise."""
+    names = [
+        "request_type",
+        "flow_outcome",
+        CONFIRM_SLOT,
+        "requested_slot",
+        "ticket_ref",
+        *DETAIL_SLOTS,
+    ]
+    events: list[EventType] = [SlotSet(name, None) for name in names]
+    events.append(SlotSet("pending_filing", False))
+    if not keep_identity:
+        events += [SlotSet(name, None) for name in (*IDENTITY_SLOTS, *PROOF_SLOTS)]
+    return events

@@ -1,0 +1,49 @@
+"""Dates and masking as the customer sees them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+# China keeps one offset all year; a fixed zone avoids depending on tzdata being installed.
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def parse_iso(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def format_date(value: str, lang: str | None) -> str:
+    """`2026-12-11T15:59:59+00:00` -> 2026年12月11日 / 11 December 2026, in Asia/Shanghai."""
+    local = parse_iso(value).astimezone(SHANGHAI)
+    if lang == "en":
+        return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def mask_mobile(mobile: str) -> str:
+    digits = re.sub(r"\D", "", mobile)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def normalise_mobile(text: str) -> str | None:
+    """An 11-digit mainland mobile number from typed text (spaces, dashes, +86 allowed)."""
+    compact = re.sub(r"[\s\-()（）]", "", text)
+    compact = re.sub(r"(?<!\d)\+?86(?=1[3-9]\d{9}(?!\d))", "", compact)
+    found = re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", compact)
+    return found[0] if len(found) == 1 else None
+
+
+def normalise_code(text: str) -> str | None:
+    found = re.findall(r"(?<!\d)\d{4,8}(?!\d)", text)
+    return found[0] if len(found) == 1 else None

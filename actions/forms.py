@@ -1,0 +1,300 @@
+"""The request form: one form drives every rights flow, the flow is picked by `request_type`.
+
+A single form lets the customer switch request type mid-way without losing a verification, and
+keeps the digression and cancel rules to one set.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import rights, verification
+from actions.backend import RightsClient
+from actions.common import (
+    channel_of,
+    lang_of,
+    latest_intent,
+    latest_text,
+    metadata,
+    user_just_spoke,
+)
+from actions.flows import (
+    CONFIRM_SLOT,
+    DETAIL_SLOTS,
+    FLOWS,
+    FREE_TEXT_SLOTS,
+    INTENT_TO_TYPE,
+    STATUS,
+)
+from actions.identity import identity_ok
+from actions.labels import TYPE_LABELS, label
+
+log = logging.getLogger(__name__)
+
+_STOP_WORDS = {
+    "算了", "取消", "停止", "不办了", "不用了", "不要了", "退出", "结束",
+    "stop", "cancel", "quit", "never mind", "nevermind", "forget it", "abort",
+}
+_MAX_TEXT = 500
+
+
+def is_stop(text: str) -> bool:
+    cleaned = re.sub(r"[\s!！。.,，?？~]+", " ", text).strip().lower()
+    return cleaned in _STOP_WORDS
+
+
+def _has_entity(tracker: Tracker, name: str) -> bool:
+    entities = (tracker.latest_message or {}).get("entities") or []
+    return any(entity.get("entity") == name for entity in entities)
+
+
+def required_for(slots: dict[str, Any]) -> list[str]:
+    """Slots still needed by the current flow (identity first, then details, then the yes)."""
+    if slots.get("flow_outcome"):
+        return []
+    flow = FLOWS.get(slots.get("request_type") or "")
+    if flow is None:
+        return []
+    needed: list[str] = []
+    if not identity_ok(flow, slots):
+        needed += ["mobile", "otp_code"]
+    needed += list(flow.detail_slots)
+    if flow.type != STATUS:
+        needed.append(CONFIRM_SLOT)
+    return needed
+
+
+def switch_slots(new_type: str, slots: dict[str, Any]) -> dict[str, Any]:
+    """Slots for a new request type: details and the yes are cleared, a good proof is kept."""
+    update: dict[str, Any] = {"request_type": new_type, CONFIRM_SLOT: None}
+    update.update({name: None for name in DETAIL_SLOTS})
+    if not identity_ok(FLOWS[new_type], {**slots, **update}):
+        update.update({"mobile": None, "otp_code": None, "verification_id": None})
+    if new_type != STATUS:
+        update["ticket_ref"] = None
+    return update
+
+
+class ValidateRequestForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_request_form"
+
+    def __init__(self) -> None:
+        self.client = RightsClient()
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return required_for(tracker.slots)
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            return await self._run(dispatcher, tracker, domain)
+        except Exception:
+            # Never leave the customer stuck in a form: end it, the finish action resets it.
+            log.exception("request form validation failed")
+            dispatcher.utter_message(response="utter_request_error")
+            return [SlotSet("flow_outcome", "error"), SlotSet("requested_slot", None)]
+
+    async def _run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent = latest_intent(tracker)
+        text = latest_text(tracker)
+        events: list[EventType] = []
+
+        if user_just_spoke(tracker):
+            free_text = tracker.get_slot("requested_slot") in FREE_TEXT_SLOTS
+            # In a free-text answer "地址不对" may be classified as deny: only stop words stop.
+            if (intent == "deny" and not free_text) or is_stop(text):
+                return [SlotSet("flow_outcome", "cancelled"), SlotSet("requested_slot", None)]
+            if intent == "request_human":
+                return [SlotSet("flow_outcome", "human"), SlotSet("requested_slot", None)]
+            new_type = INTENT_TO_TYPE.get(intent or "")
+            if free_text:
+                new_type = None  # the customer's words are the answer, not a new request
+            if new_type and new_type != tracker.get_slot("request_type"):
+                update = switch_slots(new_type, tracker.slots)
+                dispatcher.utter_message(
+                    response="utter_request_switched",
+                    request_label=label(TYPE_LABELS, new_type, lang_of(tracker)),
+                )
+                tracker.slots.update(update)
+                events = [SlotSet(k, v) for k, v in update.items()]
+                next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+                return events + ([next_slot] if next_slot else [])
+            if new_type:
+                # The same request again: keep going, re-asking the pending question.
+                events.append(SlotSet("request_type", new_type))
+            if tracker.get_slot("policy_pending") and _has_entity(tracker, "brand"):
+                return await self._answer_pending_policy(dispatcher, tracker, domain)
+            if verification.acting_for_other(text) and not tracker.get_slot("acting_for_other"):
+                dispatcher.utter_message(response="utter_acting_for_other")
+                events.append(SlotSet("acting_for_other", True))
+
+        return events + await super().run(dispatcher, tracker, domain)
+
+    async def _answer_pending_policy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """The brand reply to a policy question asked mid-form: answer it, then ask again."""
+        from actions.policy import ActionAnswerPendingPolicy
+
+        events = await ActionAnswerPendingPolicy().run(dispatcher, tracker, domain)
+        requested = tracker.get_slot("requested_slot")
+        if requested:
+            events = [*events, SlotSet(requested, None), SlotSet("requested_slot", requested)]
+        return events
+
+    async def validate_mobile(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not user_just_spoke(tracker):
+            # Filled before the form started (a kept verification): nothing new was typed.
+            return {"mobile": value}
+        return await verification.start_sms(
+            value,
+            tracker.latest_message or {},
+            dispatcher,
+            self.client,
+            channel_of(tracker),
+            lang_of(tracker),
+        )
+
+    async def validate_otp_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not user_just_spoke(tracker):
+            return {"otp_code": value}
+        return await verification.check_code(
+            value, tracker.latest_message or {}, tracker.slots, dispatcher, self.client
+        )
+
+    def _choice(
+        self,
+        slot: str,
+        value: Any,
+        choices: dict[str, str],
+        dispatcher: CollectingDispatcher,
+    ) -> dict[str, Any]:
+        choice = rights.match_choice(str(value or ""), choices)
+        if choice is None:
+            dispatcher.utter_message(response="utter_invalid_choice")
+        return {slot: choice}
+
+    async def validate_consent_purpose(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        purposes = rights.consent_purposes(lang_of(tracker))
+        return self._choice("consent_purpose", value, purposes, dispatcher)
+
+    async def validate_deletion_ground(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        grounds = rights.deletion_grounds(tracker.get_slot("brand"), lang_of(tracker))
+        return self._choice("deletion_ground", value, grounds, dispatcher)
+
+    def _free_text(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        text = " ".join(str(value or "").split())
+        if len(text) < 2:
+            dispatcher.utter_message(response="utter_text_too_short")
+            return {slot: None}
+        return {slot: text[:_MAX_TEXT]}
+
+    async def validate_rect_field(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._free_text("rect_field", value, dispatcher)
+
+    async def validate_rect_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._free_text("rect_value", value, dispatcher)
+
+    async def validate_third_party(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._free_text("third_party", value, dispatcher)
+
+    async def validate_decision(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._free_text("decision", value, dispatcher)
+
+    async def validate_complaint_summary(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return self._free_text("complaint_summary", value, dispatcher)
+
+    async def validate_confirm_request(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is False:
+            return {CONFIRM_SLOT: False, "flow_outcome": "cancelled"}
+        return {CONFIRM_SLOT: True if value else None}
+
+
+class ActionStartRequest(Action):
+    """Sets up a new request from the intent; uses an app session where the flow allows it."""
+
+    def name(self) -> str:
+        return "action_start_request"
+
+    def __init__(self) -> None:
+        self.client = RightsClient()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        new_type = INTENT_TO_TYPE.get(latest_intent(tracker) or "") or tracker.get_slot(
+            "request_type"
+        )
+        if new_type not in FLOWS:
+            dispatcher.utter_message(response="utter_request_error")
+            return [SlotSet("request_type", None)]
+        slots = dict(tracker.slots)
+        update = switch_slots(new_type, slots)
+        counter = int(tracker.get_slot("request_counter") or 0) + 1
+        update.update(
+            {
+                "flow_outcome": None,
+                "pending_filing": False,
+                "request_counter": float(counter),
+                "requested_slot": None,
+            }
+        )
+        flow = FLOWS[new_type]
+        token = metadata(tracker).get("session_token")
+        if flow.app_session_ok and token and not identity_ok(flow, {**slots, **update}):
+            try:
+                update.update(
+                    await verification.verify_app_session(
+                        str(token), tracker.get_slot("brand"), self.client
+                    )
+                )
+            except Exception:
+                log.exception("app session check failed")
+        dispatcher.utter_message(
+            response="utter_request_started",
+            request_label=label(TYPE_LABELS, new_type, lang_of(tracker)),
+        )
+        text = latest_text(tracker)
+        if verification.acting_for_other(text):
+            dispatcher.utter_message(response="utter_acting_for_other")
+            update["acting_for_other"] = True
+        return [SlotSet(k, v) for k, v in update.items()]

@@ -1,0 +1,206 @@
+"""Ending a request: filing the ticket, the status look-up, cancel and fault outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendError, BackendUnavailable, RightsClient
+from actions.common import channel_of, lang_of, latest_intent, request_reset
+from actions.flows import CONFIRM_SLOT, FLOWS, STATUS, ticket_details
+from actions.formatting import format_date
+from actions.identity import proof_valid
+from actions.labels import STATUS_LABELS, TYPE_LABELS, label
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 5
+
+
+def idempotency_key(
+    conversation_id: str, request_type: str, details: dict[str, Any], counter: int
+) -> str:
+    """Same request, same key (a retry never duplicates); a new request bumps the counter."""
+    material = json.dumps(
+        [conversation_id, request_type, details, counter], sort_keys=True, ensure_ascii=False
+    )
+    return "bot-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+
+
+def _ticket_line(dispatcher: CollectingDispatcher, ticket: dict[str, Any], lang: str) -> None:
+    due = ticket.get("due_at")
+    dispatcher.utter_message(
+        response="utter_status_line",
+        reference=ticket.get("reference"),
+        type_label=label(TYPE_LABELS, str(ticket.get("type")), lang),
+        status_label=label(STATUS_LABELS, str(ticket.get("status")), lang),
+        due_date=format_date(due, lang) if due else "-",
+    )
+
+
+async def file_request(
+    dispatcher: CollectingDispatcher, tracker: Tracker, client: RightsClient
+) -> list[EventType]:
+    """File the current request; on an outage keep everything and mark it pending."""
+    request_type = str(tracker.get_slot("request_type"))
+    lang = lang_of(tracker)
+    details = ticket_details(request_type, tracker.slots)
+    counter = int(tracker.get_slot("request_counter") or 0)
+    key = idempotency_key(tracker.sender_id, request_type, details, counter)
+    body = {
+        "type": request_type,
+        "channel": channel_of(tracker),
+        "language": lang,
+        "details": details,
+    }
+    try:
+        ticket = await client.file_ticket(str(tracker.get_slot("subject_proof")), key, body)
+    except BackendUnavailable:
+        dispatcher.utter_message(response="utter_filing_unavailable")
+        return [SlotSet("pending_filing", True)]
+    except BackendError as exc:
+        log.warning("ticket refused: %s field=%s", exc, exc.field)
+        if exc.code == "idempotency_in_flight":
+            # The same request is still being filed: keep it and confirm on the next turn.
+            dispatcher.utter_message(response="utter_filing_unavailable")
+            return [SlotSet("pending_filing", True)]
+        if exc.status in (401, 403) or exc.code == "proof_used":
+            dispatcher.utter_message(response="utter_proof_expired")
+            return request_reset(keep_identity=False)
+        dispatcher.utter_message(response="utter_request_error")
+        return request_reset()
+
+    due = ticket.get("due_at")
+    dispatcher.utter_message(
+        response="utter_ticket_filed",
+        reference=ticket.get("reference"),
+        request_label=label(TYPE_LABELS, request_type, lang),
+        due_date=format_date(due, lang) if due else "-",
+    )
+    if ticket.get("due_at_provisional"):
+        dispatcher.utter_message(response="utter_due_provisional")
+    if FLOWS[request_type].immediate:
+        dispatcher.utter_message(response=f"utter_in_effect_{request_type}")
+    events = request_reset()
+    # One ticket per proof: a further request in this conversation verifies again.
+    events.append(SlotSet("proof_used", True))
+    events.append(SlotSet("last_ticket_ref", ticket.get("reference")))
+    brand = ticket.get("brand")
+    if brand in ("mini", "bmw") and brand != tracker.get_slot("brand"):
+        events.append(SlotSet("brand", brand))
+    return events
+
+
+async def look_up_status(
+    dispatcher: CollectingDispatcher, tracker: Tracker, client: RightsClient
+) -> list[EventType]:
+    """The customer's own tickets; a typed reference is looked up with their proof only."""
+    lang = lang_of(tracker)
+    proof = str(tracker.get_slot("subject_proof"))
+    reference = tracker.get_slot("ticket_ref")
+    try:
+        if reference:
+            ticket = await client.get_ticket(proof, str(reference).upper())
+            if ticket is None:
+                # Not theirs or not there: the same answer, nothing about others' tickets.
+                dispatcher.utter_message(
+                    response="utter_status_not_found", reference=str(reference).upper()
+                )
+            else:
+                _ticket_line(dispatcher, ticket, lang)
+        else:
+            tickets = await client.my_tickets(proof)
+            if not tickets:
+                dispatcher.utter_message(response="utter_status_none")
+            else:
+                dispatcher.utter_message(response="utter_status_intro", count=len(tickets))
+                for ticket in tickets[:MAX_LISTED]:
+                    _ticket_line(dispatcher, ticket, lang)
+    except BackendUnavailable:
+        dispatcher.utter_message(response="utter_status_unavailable")
+    except BackendError as exc:
+        log.warning("status look-up refused: %s", exc)
+        if exc.status in (401, 403):
+            dispatcher.utter_message(response="utter_proof_expired")
+            return request_reset(keep_identity=False)
+        dispatcher.utter_message(response="utter_request_error")
+    return request_reset()
+
+
+class ActionFinishRequest(Action):
+    """Runs when the request form ends, whatever the reason."""
+
+    def name(self) -> str:
+        return "action_finish_request"
+
+    def __init__(self) -> None:
+        self.client = RightsClient()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            return await self._run(dispatcher, tracker)
+        except Exception:
+            log.exception("finishing the request failed")
+            dispatcher.utter_message(response="utter_request_error")
+            return request_reset()
+
+    async def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        outcome = tracker.get_slot("flow_outcome")
+        request_type = tracker.get_slot("request_type")
+        if outcome == "human":
+            dispatcher.utter_message(response="utter_request_handover")
+            return request_reset()
+        if outcome == "locked":
+            # The lock message was given when it happened.
+            return request_reset(keep_identity=False)
+        if outcome == "error":
+            return request_reset()
+        if outcome == "cancelled" or (
+            request_type != STATUS and tracker.get_slot(CONFIRM_SLOT) is not True
+        ):
+            dispatcher.utter_message(response="utter_request_cancelled")
+            return request_reset()
+        if request_type not in FLOWS or not proof_valid(tracker.slots):
+            dispatcher.utter_message(response="utter_proof_expired")
+            return request_reset(keep_identity=False)
+        if request_type == STATUS:
+            return await look_up_status(dispatcher, tracker, self.client)
+        return await file_request(dispatcher, tracker, self.client)
+
+
+class ActionFilePending(Action):
+    """The customer's next turn after an outage: file again, or drop it if they say no."""
+
+    def name(self) -> str:
+        return "action_file_pending"
+
+    def __init__(self) -> None:
+        self.client = RightsClient()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            pending = tracker.get_slot("pending_filing")
+            if not pending or tracker.get_slot("request_type") not in FLOWS:
+                return [SlotSet("pending_filing", False)]
+            if latest_intent(tracker) == "deny":
+                dispatcher.utter_message(response="utter_pending_dropped")
+                return request_reset()
+            if not proof_valid(tracker.slots):
+                dispatcher.utter_message(response="utter_proof_expired")
+                return request_reset(keep_identity=False)
+            return await file_request(dispatcher, tracker, self.client)
+        except Exception:
+            log.exception("retrying the pending request failed")
+            dispatcher.utter_message(response="utter_request_error")
+            return request_reset()

@@ -1,0 +1,482 @@
+// Web chat for the privacy assistant. Talks to the REST channel on the same origin.
+// Everything the user or the bot wrote is put on the page as text nodes (textContent), never
+// parsed as HTML: bot replies may quote policy text and users may type anything.
+(() => {
+  "use strict";
+
+  // Relative to /webhooks/webchat/, so a different route prefix keeps working.
+  const WEBHOOK = new URL("../rest/webhook", document.baseURI).href;
+  const TIMEOUT_MS = 90000;
+  const MAX_LENGTH = 2000; // the REST channel's limit
+  const BRANDS = ["mini", "bmw"];
+  const LANGS = ["zh", "en"];
+  const BRAND_NAMES = { mini: "MINI", bmw: "BMW" };
+  const HOTLINES = { mini: "400-800-6699", bmw: "400-800-6666" };
+  const STORE = "privacy-webchat.";
+
+  const TEXT = {
+    zh: {
+      htmlLang: "zh-CN",
+      title: "隐私助手",
+      brandLegend: "品牌",
+      langLegend: "语言",
+      restart: "新对话",
+      restartLabel: "开始新对话",
+      log: "对话记录",
+      inputLabel: "输入消息",
+      placeholder: "输入您的问题…",
+      send: "发送",
+      typing: "助手正在输入…",
+      you: "您：",
+      bot: "助手：",
+      note: "提示：",
+      choices: "可选回复",
+      welcome: (brand) =>
+        `您好！我是 ${BRAND_NAMES[brand]} 互联服务的隐私助手。您可以问我隐私政策相关的问题，` +
+        "也可以在这里办理退订营销信息、撤回同意、查询或删除个人信息等请求。",
+      suggestions: ["你们会把我的数据传到境外吗？", "多久回复我的请求？", "我要退订营销短信"],
+      brandSwitched: (brand) =>
+        `已切换到 ${BRAND_NAMES[brand]}，之后的回答将依据 ${BRAND_NAMES[brand]} 的隐私政策。`,
+      langSwitched: "已切换为中文。",
+      newConversation: "已开始新的对话。",
+      notSent: "（未发送）",
+      tooLong: `这条消息太长了，请精简到 ${MAX_LENGTH} 字以内再发送。`,
+      badRequest: (field) =>
+        `抱歉，这条消息没能发送（${field || "请求"}格式有误）。请刷新页面后再试。`,
+      busy: "您发送得太快了，请稍等片刻再试。",
+      unavailable: (brand) =>
+        `抱歉，助手暂时无法回复。请稍后再试，或拨打 ${BRAND_NAMES[brand]} 客服热线 ${HOTLINES[brand]}。`,
+      timeout: (brand) =>
+        `抱歉，助手响应超时。请稍后再试，或拨打 ${BRAND_NAMES[brand]} 客服热线 ${HOTLINES[brand]}。`,
+      retryHint: "您的消息已放回输入框，可以直接重新发送。",
+      fields: { sender: "会话标识", message: "消息", "metadata.brand": "品牌", "metadata.lang": "语言" },
+      join: "",
+    },
+    en: {
+      htmlLang: "en",
+      title: "Privacy assistant",
+      brandLegend: "Brand",
+      langLegend: "Language",
+      restart: "New chat",
+      restartLabel: "Start a new conversation",
+      log: "Conversation",
+      inputLabel: "Your message",
+      placeholder: "Type your question…",
+      send: "Send",
+      typing: "The assistant is typing…",
+      you: "You: ",
+      bot: "Assistant: ",
+      note: "Note: ",
+      choices: "Suggested replies",
+      welcome: (brand) =>
+        `Hello! I am the privacy assistant for ${BRAND_NAMES[brand]} connected services. ` +
+        "Ask me about the privacy policy, or make a request here: unsubscribe from marketing, " +
+        "withdraw consent, get a copy of or delete your personal information, and more.",
+      suggestions: [
+        "Do you transfer my data abroad?",
+        "How long do you take to answer my request?",
+        "I want to unsubscribe from marketing messages",
+      ],
+      brandSwitched: (brand) =>
+        `Switched to ${BRAND_NAMES[brand]}: answers now follow the ${BRAND_NAMES[brand]} privacy policy.`,
+      langSwitched: "Switched to English.",
+      newConversation: "A new conversation has started.",
+      notSent: " (not sent)",
+      tooLong: `This message is too long. Please keep it under ${MAX_LENGTH} characters.`,
+      badRequest: (field) =>
+        `Sorry, this message could not be sent (${field || "the request"} was not accepted). ` +
+        "Please reload the page and try again.",
+      busy: "You are sending messages very quickly. Please wait a moment and try again.",
+      unavailable: (brand) =>
+        "Sorry, the assistant cannot answer right now. Please try again later or call the " +
+        `${BRAND_NAMES[brand]} hotline ${HOTLINES[brand]}.`,
+      timeout: (brand) =>
+        "Sorry, the assistant took too long to answer. Please try again later or call the " +
+        `${BRAND_NAMES[brand]} hotline ${HOTLINES[brand]}.`,
+      retryHint: "Your message is back in the input box, ready to send again.",
+      fields: { sender: "the conversation id", message: "the message", "metadata.brand": "the brand", "metadata.lang": "the language" },
+      join: " ",
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    title: $("title"),
+    brandLegend: $("brand-legend"),
+    langLegend: $("lang-legend"),
+    restart: $("restart"),
+    conversation: $("conversation"),
+    messages: $("messages"),
+    typing: $("typing"),
+    status: $("status"),
+    composer: $("composer"),
+    input: $("input"),
+    inputLabel: $("input-label"),
+    send: $("send"),
+  };
+
+  // --- storage (sessionStorage can throw when storage is disabled) -----------------------------
+  function load(key) {
+    try {
+      return window.sessionStorage.getItem(STORE + key);
+    } catch (_) {
+      return null;
+    }
+  }
+  function save(key, value) {
+    try {
+      window.sessionStorage.setItem(STORE + key, value);
+    } catch (_) {
+      /* the value then lasts as long as the page */
+    }
+  }
+
+  function randomId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    // randomUUID needs a secure context; plain http on a LAN address has getRandomValues only.
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  function pick(value, allowed) {
+    return allowed.includes(value) ? value : null;
+  }
+
+  // URL parameters (?brand=bmw&lang=en, as an app's web view would open it) win over this
+  // tab's earlier choice, which wins over the browser's language.
+  const params = new URLSearchParams(window.location.search);
+  const browserLang = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+  const state = {
+    sender: load("sender") || randomId(),
+    brand: pick(params.get("brand"), BRANDS) || pick(load("brand"), BRANDS) || "mini",
+    lang:
+      pick(params.get("lang"), LANGS) ||
+      pick(load("lang"), LANGS) ||
+      (browserLang.toLowerCase().startsWith("zh") ? "zh" : "en"),
+    busy: false,
+    started: false, // whether anything was sent in this conversation
+  };
+  save("sender", state.sender);
+
+  const t = () => TEXT[state.lang];
+
+  // --- rendering ------------------------------------------------------------------------------
+  // Links for web addresses, e-mail addresses and hotline numbers, built as elements.
+  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})/g;
+
+  function appendText(parent, text) {
+    let last = 0;
+    for (const match of text.matchAll(LINKABLE)) {
+      let value = match[0];
+      let href;
+      if (match[1]) {
+        value = value.replace(/[.,;:!?]+$/, "");
+        href = value;
+      } else if (match[2]) {
+        href = `mailto:${value}`;
+      } else {
+        href = `tel:${value.replace(/-/g, "")}`;
+      }
+      parent.append(document.createTextNode(text.slice(last, match.index)));
+      const link = document.createElement("a");
+      link.href = href;
+      link.textContent = value;
+      if (match[1]) {
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+      }
+      parent.append(link);
+      last = match.index + value.length;
+    }
+    parent.append(document.createTextNode(text.slice(last)));
+  }
+
+  function scrollToEnd() {
+    els.conversation.scrollTop = els.conversation.scrollHeight;
+  }
+
+  function addMessage(kind, text, options = {}) {
+    const item = document.createElement("li");
+    item.className = `msg msg--${kind}`;
+    if (options.extraClass) item.classList.add(options.extraClass);
+    // Who is speaking, for screen readers (the bubbles' sides say it visually).
+    const who = document.createElement("span");
+    who.className = "sr-only";
+    who.textContent = kind === "user" ? t().you : kind === "bot" ? t().bot : t().note;
+    item.append(who);
+    if (text) {
+      const bubble = document.createElement("div");
+      bubble.className = "bubble";
+      appendText(bubble, text);
+      item.append(bubble);
+    }
+    if (options.buttons && options.buttons.length) {
+      item.append(quickReplies(options.buttons));
+    }
+    els.messages.append(item);
+    scrollToEnd();
+    return item;
+  }
+
+  function quickReplies(buttons) {
+    const group = document.createElement("div");
+    group.className = "quick-replies";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", t().choices);
+    for (const spec of buttons) {
+      const title = String(spec.title ?? spec.payload ?? "");
+      const payload = String(spec.payload ?? spec.title ?? "");
+      if (!payload.trim()) continue;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "quick-reply";
+      button.textContent = title;
+      button.addEventListener("click", async () => {
+        if (state.busy || button.disabled) return;
+        button.classList.add("chosen");
+        button.setAttribute("aria-pressed", "true");
+        const sent = await send(payload, title, "button");
+        if (!sent) {
+          button.classList.remove("chosen");
+          button.removeAttribute("aria-pressed");
+        }
+      });
+      group.append(button);
+    }
+    return group;
+  }
+
+  // Buttons answer the question they came with: once the conversation moves on, an old
+  // "确认提交" must not confirm a later request.
+  function freezeQuickReplies() {
+    const frozen = [];
+    for (const button of els.messages.querySelectorAll("button.quick-reply:not(:disabled)")) {
+      button.disabled = true;
+      frozen.push(button);
+    }
+    return frozen;
+  }
+
+  function renderReplies(replies) {
+    let firstButton = null;
+    for (const reply of replies) {
+      if (!reply || typeof reply !== "object") continue;
+      const text = typeof reply.text === "string" ? reply.text : "";
+      const buttons = Array.isArray(reply.buttons) ? reply.buttons : [];
+      if (typeof reply.image === "string" && /^https?:\/\//.test(reply.image)) {
+        addMessage("bot", reply.image);
+      }
+      if (!text && !buttons.length) continue;
+      const item = addMessage("bot", text, { buttons });
+      firstButton = firstButton || item.querySelector("button.quick-reply");
+    }
+    return firstButton;
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    els.typing.hidden = !busy;
+    els.send.disabled = busy;
+    els.messages.setAttribute("aria-busy", busy ? "true" : "false");
+    els.status.textContent = busy ? t().typing : "";
+    if (busy) scrollToEnd();
+  }
+
+  function errorText(status, body) {
+    const error = body && typeof body === "object" ? body.error : null;
+    if (status === 400 && error && error.field === "message") return t().tooLong;
+    if (status === 429) return t().busy;
+    if (status >= 400 && status < 500) {
+      // Field names are the API's; the user sees them in words.
+      const field = error && typeof error.field === "string" ? error.field : "";
+      const known = Object.prototype.hasOwnProperty.call(t().fields, field);
+      return t().badRequest(known ? t().fields[field] : "");
+    }
+    return t().unavailable(state.brand);
+  }
+
+  // --- sending --------------------------------------------------------------------------------
+  // `message` goes to the bot; `shown` is what the user sees (a button's title, not its payload).
+  async function send(message, shown, source) {
+    if (state.busy) return false;
+    if (!message.trim()) return false;
+    if (message.length > MAX_LENGTH) {
+      addMessage("note", t().tooLong, { extraClass: "msg--error" });
+      return false;
+    }
+    const frozen = freezeQuickReplies();
+    const bubble = addMessage("user", shown);
+    state.started = true;
+    setBusy(true);
+
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => controller.abort(), TIMEOUT_MS);
+    let failure = null;
+    let firstButton = null;
+    try {
+      const response = await fetch(WEBHOOK, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({
+          sender: state.sender,
+          message,
+          metadata: { brand: state.brand, lang: state.lang },
+        }),
+        credentials: "same-origin",
+        cache: "no-store",
+        signal: controller.signal,
+      });
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (_) {
+        body = null;
+      }
+      if (response.ok) {
+        firstButton = renderReplies(Array.isArray(body) ? body : []);
+      } else {
+        failure = errorText(response.status, body);
+      }
+    } catch (error) {
+      failure =
+        error && error.name === "AbortError" ? t().timeout(state.brand) : t().unavailable(state.brand);
+    } finally {
+      window.clearTimeout(timer);
+      setBusy(false);
+    }
+
+    if (failure) {
+      // Nothing is lost: the message is marked as not sent, typed text goes back into the box,
+      // and the buttons that were live are live again.
+      bubble.classList.add("msg--failed");
+      const mark = document.createElement("span");
+      mark.className = "failed-mark";
+      mark.textContent = t().notSent;
+      bubble.append(mark);
+      for (const button of frozen) button.disabled = false;
+      let text = failure;
+      if (source === "input" && !els.input.value) {
+        els.input.value = message;
+        autosize();
+        text += t().join + t().retryHint;
+      }
+      addMessage("note", text, { extraClass: "msg--error" });
+      return false;
+    }
+    if (source === "button" && firstButton) {
+      firstButton.focus({ preventScroll: true });
+    } else if (source === "button") {
+      els.input.focus({ preventScroll: true });
+    }
+    return true;
+  }
+
+  // --- controls -------------------------------------------------------------------------------
+  function autosize() {
+    els.input.style.height = "auto";
+    els.input.style.height = `${Math.min(els.input.scrollHeight, 160)}px`;
+  }
+
+  function welcome() {
+    const buttons = t().suggestions.map((s) => ({ title: s, payload: s }));
+    addMessage("bot", t().welcome(state.brand), { buttons, extraClass: "msg--welcome" });
+  }
+
+  function applyLanguage() {
+    const text = t();
+    document.documentElement.lang = text.htmlLang;
+    document.title = `${text.title} · ${BRAND_NAMES[state.brand]}`;
+    els.title.textContent = text.title;
+    els.brandLegend.textContent = text.brandLegend;
+    els.langLegend.textContent = text.langLegend;
+    els.restart.textContent = text.restart;
+    els.restart.setAttribute("aria-label", text.restartLabel);
+    els.messages.setAttribute("aria-label", text.log);
+    els.inputLabel.textContent = text.inputLabel;
+    els.input.placeholder = text.placeholder;
+    els.send.textContent = text.send;
+  }
+
+  function applyBrand() {
+    document.body.dataset.brand = state.brand;
+    document.title = `${t().title} · ${BRAND_NAMES[state.brand]}`;
+  }
+
+  function syncRadios() {
+    for (const input of document.querySelectorAll('input[name="brand"]')) {
+      input.checked = input.value === state.brand;
+    }
+    for (const input of document.querySelectorAll('input[name="lang"]')) {
+      input.checked = input.value === state.lang;
+    }
+  }
+
+  function restartWelcome() {
+    els.messages.replaceChildren();
+    welcome();
+  }
+
+  for (const input of document.querySelectorAll('input[name="brand"]')) {
+    input.addEventListener("change", () => {
+      if (!input.checked || input.value === state.brand) return;
+      state.brand = input.value;
+      save("brand", state.brand);
+      applyBrand();
+      if (state.started) addMessage("note", t().brandSwitched(state.brand));
+      else restartWelcome();
+    });
+  }
+
+  for (const input of document.querySelectorAll('input[name="lang"]')) {
+    input.addEventListener("change", () => {
+      if (!input.checked || input.value === state.lang) return;
+      state.lang = input.value;
+      save("lang", state.lang);
+      applyLanguage();
+      if (state.started) addMessage("note", t().langSwitched);
+      else restartWelcome();
+    });
+  }
+
+  els.restart.addEventListener("click", () => {
+    if (state.busy) return;
+    state.sender = randomId();
+    save("sender", state.sender);
+    state.started = false;
+    els.messages.replaceChildren();
+    addMessage("note", t().newConversation);
+    welcome();
+    els.input.focus();
+  });
+
+  els.composer.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const message = els.input.value;
+    if (!message.trim() || state.busy) return;
+    els.input.value = "";
+    autosize();
+    await send(message.trim(), message.trim(), "input");
+    els.input.focus({ preventScroll: true });
+  });
+
+  els.input.addEventListener("keydown", (event) => {
+    // Enter sends, Shift+Enter breaks the line; Enter that confirms an IME candidate
+    // (Chinese pinyin input) must do neither.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) {
+      return;
+    }
+    event.preventDefault();
+    els.composer.requestSubmit();
+  });
+  els.input.addEventListener("input", autosize);
+
+  syncRadios();
+  applyLanguage();
+  applyBrand();
+  welcome();
+})();

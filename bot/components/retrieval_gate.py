@@ -1,0 +1,62 @@
+"""Turns an uncertain retrieval-intent prediction into `nlu_fallback`.
+
+FallbackClassifier only looks at the intent confidence. A message can be confidently
+`ask_policy` while the ResponseSelector cannot tell which curated answer fits; answering the
+neighbouring topic would state policy the customer did not ask about, so such messages take
+the same path as low-confidence intents: retrieval over the policy text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+RESPONSE_SELECTOR = "response_selector"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class RetrievalConfidenceGate(GraphComponent):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"retrieval_intent": "ask_policy", "threshold": 0.3}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._intent = config["retrieval_intent"]
+        self._threshold = float(config["threshold"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RetrievalConfidenceGate:
+        return cls(config)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) != self._intent:
+                continue
+            selected = (message.get(RESPONSE_SELECTOR) or {}).get(self._intent) or {}
+            confidence = (selected.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY)
+            if confidence is not None and confidence < self._threshold:
+                message.data[INTENT] = {
+                    INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                    PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY, 0.0),
+                }
+        return messages

@@ -1,0 +1,315 @@
+"""The web chat page in real headless Chromium.
+
+The first test needs no stack: the browser serves the page's own files and a scripted REST
+channel through request interception, to check what the real bot cannot be made to say (markup
+in a reply, a 400 error body). The others drive the page served by the running Rasa, against the
+real action server and rights API, and check the results where they land (staff API).
+
+Screenshots go to artifacts/screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+
+from bot.channels.webchat import STATIC_DIR, STATIC_FILES
+from tests.support.stack import REFERENCE, ROOT, Stack, wait_for_code
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+PHONE: ViewportSize = {"width": 360, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+TURN_TIMEOUT_MS = 120_000  # the first turns of a freshly loaded model are slow
+MOBILE = "13800138000"  # demo customer C-0001, MINI
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Any]:
+    contexts: list[BrowserContext] = []
+
+    def make(viewport: ViewportSize = DESKTOP, locale: str = "zh-CN") -> BrowserContext:
+        context = browser.new_context(
+            viewport=viewport, locale=locale, device_scale_factor=2 if viewport is PHONE else 1,
+            is_mobile=viewport is PHONE, has_touch=viewport is PHONE,
+        )
+        context.set_default_timeout(TURN_TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def watch_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+# --- driving the page ----------------------------------------------------------------------------
+def wait_for_turn(page: Page, users_before: int) -> None:
+    """Until the page shows the new user message and no longer waits for the bot."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('li.msg--user').length > n"
+        " && document.getElementById('typing').hidden",
+        arg=users_before,
+        timeout=TURN_TIMEOUT_MS,
+    )
+
+
+def bot_count(page: Page) -> int:
+    return page.locator("li.msg--bot").count()
+
+
+def new_bot_texts(page: Page, bots_before: int) -> str:
+    """The text of the bot messages after the first `bots_before` (the welcome counts too)."""
+    items = page.locator("li.msg--bot")
+    bubbles = [items.nth(i).locator(".bubble") for i in range(bots_before, items.count())]
+    return "\n".join(b.inner_text() for b in bubbles if b.count())
+
+
+def type_message(page: Page, text: str) -> str:
+    users, bots = page.locator("li.msg--user").count(), bot_count(page)
+    page.get_by_label(re.compile("输入消息|Your message")).fill(text)
+    page.keyboard.press("Enter")
+    wait_for_turn(page, users)
+    return new_bot_texts(page, bots)
+
+
+def click_reply(page: Page, title: str) -> str:
+    users, bots = page.locator("li.msg--user").count(), bot_count(page)
+    page.locator("button.quick-reply:not([disabled])", has_text=title).last.click()
+    wait_for_turn(page, users)
+    return new_bot_texts(page, bots)
+
+
+def live_buttons(page: Page) -> list[str]:
+    return page.locator("button.quick-reply:not([disabled])").all_inner_texts()
+
+
+def open_chat(page: Page, url: str, brand: str, lang: str) -> None:
+    page.goto(url)
+    page.get_by_label("MINI" if brand == "mini" else "BMW", exact=True).check()
+    page.get_by_label("中文" if lang == "zh" else "EN", exact=True).check()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh" else "en")
+
+
+# --- the page alone (scripted channel) ---------------------------------------------------------
+def test_page_renders_text_as_text_and_reports_errors(new_context: Any) -> None:
+    """Markup from the bot stays text, buttons send payloads, errors are shown and lose nothing."""
+    sent: list[dict] = []
+    held: list[Route] = []
+
+    def serve_static(route: Route) -> None:
+        name = route.request.url.split("/webhooks/webchat/", 1)[1].split("?")[0] or "index.html"
+        if name not in STATIC_FILES:
+            route.fulfill(status=404, body="")
+            return
+        route.fulfill(
+            status=200, content_type=STATIC_FILES[name], body=(STATIC_DIR / name).read_bytes()
+        )
+
+    def scripted_rest(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        sent.append(body)
+        if body["message"] == "hold":  # answered by the test, once it saw the page waiting
+            held.append(route)
+            return
+        if body["message"] == "too much":
+            error = {"code": "invalid_request", "message": "'message' must be at most 2000 "
+                     "characters long.", "field": "message", "details": []}
+            route.fulfill(status=400, content_type="application/json",
+                          body=json.dumps({"error": error}))
+            return
+        replies = [
+            {"recipient_id": body["sender"], "text": '<img src=x onerror="window.pwned=1">'},
+            {"recipient_id": body["sender"], "text": "Shall I file it?",
+             "buttons": [{"title": "Yes, file it", "payload": "/affirm"},
+                         {"title": "<b>No</b>", "payload": "/deny"}]},
+        ]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(replies))
+
+    # English browser: the page starts in English. https, so crypto.randomUUID is available.
+    page = new_context(locale="en-US").new_page()
+    errors = watch_errors(page)
+    page.route("**/webhooks/webchat/**", serve_static)
+    page.route("**/webhooks/rest/webhook", scripted_rest)
+    page.goto("https://chat.example.test/webhooks/webchat/?brand=bmw")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_label("BMW", exact=True)).to_be_checked()
+    expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
+
+    reply = type_message(page, "<script>window.pwned=2</script>")
+    assert '<img src=x onerror="window.pwned=1">' in reply
+    expect(page.locator("li.msg--user .bubble").last).to_have_text(
+        "<script>window.pwned=2</script>"
+    )
+    assert page.locator(".messages img, .messages script, .messages b").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert live_buttons(page) == ["Yes, file it", "<b>No</b>"]
+
+    click_reply(page, "Yes, file it")
+    expect(page.locator("li.msg--user .bubble").last).to_have_text("Yes, file it")
+    assert sent[-1]["message"] == "/affirm"
+    # The buttons of an answered question are spent.
+    assert live_buttons(page) == ["Yes, file it", "<b>No</b>"]  # the new reply's own buttons
+    assert page.locator("button.quick-reply[disabled]").count() >= 2
+
+    # A 4xx from the channel: a polite note, the typed text back in the box.
+    type_message(page, "too much")
+    expect(page.locator("li.msg--error").last).to_contain_text("too long")
+    expect(page.get_by_label("Your message")).to_have_value("too much")
+
+    # While the bot has not answered: typing indicator, status for screen readers, no sending.
+    page.get_by_label("Your message").fill("hold")
+    page.keyboard.press("Enter")
+    expect(page.locator("#typing")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("The assistant is typing…")
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    page.wait_for_timeout(200)
+    assert len(held) == 1
+    held[0].fulfill(status=200, content_type="application/json", body=json.dumps(
+        [{"recipient_id": sent[-1]["sender"], "text": "Done."}]
+    ))
+    expect(page.locator("#typing")).to_be_hidden()
+    expect(page.locator("li.msg--bot .bubble").last).to_have_text("Done.")
+    expect(page.get_by_role("status")).to_have_text("")
+
+    sender = sent[0]["sender"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+                        sender)
+    assert {json.dumps(b["metadata"], sort_keys=True) for b in sent} == {
+        json.dumps({"brand": "bmw", "lang": "en"}, sort_keys=True)
+    }
+    # Same tab, same conversation after a reload; a new conversation gets a new id.
+    page.reload()
+    type_message(page, "again")
+    assert sent[-1]["sender"] == sender
+    page.get_by_role("button", name="Start a new conversation").click()
+    type_message(page, "fresh")
+    assert sent[-1]["sender"] != sender
+    assert errors == []
+
+
+# --- against the running stack -----------------------------------------------------------------
+def chat_url(stack: Stack) -> str:
+    return f"{stack.rasa_url}/webhooks/webchat/"
+
+
+def test_policy_question_mini_zh(stack: Stack, new_context: Any) -> None:
+    page = new_context(DESKTOP, locale="en-US").new_page()
+    errors = watch_errors(page)
+    open_chat(page, chat_url(stack), "mini", "zh")
+    answer = type_message(page, "你们会把我的数据传到境外吗？")
+    assert "依据" in answer and "MINI" in answer, answer
+    screenshot(page, "webchat-policy-mini-zh")
+    assert errors == []
+
+
+def test_policy_question_bmw_en_on_a_phone(stack: Stack, new_context: Any) -> None:
+    """The same page on a phone, BMW in English: the BMW policy's 30 days, not MINI's 15."""
+    page = new_context(PHONE).new_page()
+    errors = watch_errors(page)
+    open_chat(page, chat_url(stack), "bmw", "en")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    answer = type_message(page, "How long do you take to answer my request?")
+    assert "BMW" in answer and "30" in answer, answer
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "webchat-phone-policy-bmw-en")
+    assert errors == []
+
+
+def test_unsubscribe_on_a_phone(stack: Stack, new_context: Any) -> None:
+    """An unsubscribe in a new sender, driven by what the bot says and the buttons it offers."""
+    page = new_context(PHONE).new_page()
+    errors = watch_errors(page)
+    open_chat(page, chat_url(stack), "mini", "zh")
+    screenshot(page, "webchat-phone-start")
+
+    # Phone-sized: nothing wider than the screen, tap targets at least 44 px high.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for name in ("发送", "新对话"):
+        box = page.get_by_role("button", name=re.compile(name)).bounding_box()
+        assert box and box["height"] >= 44, name
+
+    old_code = stack.latest_code(MOBILE)
+    said = type_message(page, "我想退订营销短信")
+    transcript = [said]
+    reference = None
+    try:
+        for _ in range(10):
+            found = REFERENCE.findall(said)
+            if found:
+                reference = found[-1]
+                break
+            confirm = [b for b in live_buttons(page) if "确认" in b]
+            if confirm:
+                said = click_reply(page, confirm[0])
+            elif "手机号码" in said:  # asked for the number (again, if a code expired)
+                said = type_message(page, MOBILE)
+            elif "验证码" in said:
+                code = wait_for_code(stack, MOBILE, not_in={old_code} if old_code else None)
+                old_code = code
+                said = type_message(page, code)
+            else:
+                raise AssertionError("unexpected turn")
+            transcript.append(said)
+        assert reference, "no ticket reference"
+    except AssertionError as error:
+        screenshot(page, "webchat-phone-unsubscribe-failed")
+        raise AssertionError(f"{error}; the bot said:\n" + "\n---\n".join(transcript)) from None
+    screenshot(page, "webchat-phone-unsubscribe")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    ticket = stack.staff_get(f"/v1/tickets/{reference}")
+    assert ticket["type"] == "unsubscribe_marketing"
+    assert ticket["customer_id"] == "C-0001"
+    assert ticket["status"] == "completed"
+    tickets = stack.staff_get(
+        "/v1/tickets", customer_id="C-0001", type="unsubscribe_marketing", status="completed"
+    )["items"]
+    assert reference in {t["reference"] for t in tickets}
+    assert errors == []
