@@ -1,0 +1,181 @@
+"""Whole hotline calls through the real stack: the IVR gateway channel and Twilio Voice.
+
+Each call plays the gateway's (or Twilio's) side: call start, a policy question by speech, a
+transfer by pressing 0, silence and hang-up, in Chinese and in English. What the bot did is read
+back from Rasa's tracker (intents, the response it chose), what the caller hears from the
+prompts / TwiML.
+
+Not covered: a rights request verified by caller number + phone password. The request flows
+verify by SMS code only (actions/verification.py); the hotline variant is not built yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+# The stack's Rasa inherits the environment: the Twilio channel signs with this token and dials
+# this number. Set at import, before the session's stack starts.
+TWILIO_TOKEN = os.environ.setdefault("TWILIO_AUTH_TOKEN", "e2e-twilio-" + uuid.uuid4().hex)
+AGENT_NUMBER = os.environ.setdefault("TWILIO_AGENT_NUMBER", "+862100000000")
+
+TOPICS = Path(__file__).resolve().parents[2] / "data" / "policy" / "topics"
+QUESTIONS = {
+    slug: topic
+    for path in sorted(TOPICS.glob("*.yml"))
+    for slug, topic in ((yaml.safe_load(path.read_text(encoding="utf-8")) or {})["topics"]).items()
+}
+LINK_OR_MARKDOWN = ("http", "www.", "@", "**", "](")
+
+
+def _ivr(stack: Stack, body: dict[str, Any]) -> list[dict[str, Any]]:
+    r = httpx.post(f"{stack.rasa_url}/webhooks/ivr/webhook", json=body, timeout=120)
+    assert r.status_code == 200, r.text
+    prompts: list[dict[str, Any]] = r.json()
+    assert prompts, body
+    for prompt in prompts:
+        assert not any(bad in prompt["say"] for bad in LINK_OR_MARKDOWN), prompt
+    return prompts
+
+
+def _events(stack: Stack, sender: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = stack.tracker(sender)["events"]
+    return events
+
+
+def _last_intent(stack: Stack, sender: str) -> str:
+    users = [e for e in _events(stack, sender) if e.get("event") == "user"]
+    return str(users[-1]["parse_data"]["intent"]["name"])
+
+
+def _last_response(stack: Stack, sender: str) -> str:
+    bots = [e for e in _events(stack, sender) if e.get("event") == "bot"]
+    return str((bots[-1].get("metadata") or {}).get("utter_action") or "")
+
+
+@pytest.mark.parametrize(
+    ("lang", "brand", "caller"),
+    [("zh", "mini", "+8613800138000"), ("en", "bmw", "+8613600136000")],
+)
+def test_ivr_call(stack: Stack, lang: str, brand: str, caller: str) -> None:
+    call = f"ivr-{lang}-{uuid.uuid4().hex[:8]}"
+    tts = {"zh": "zh-CN", "en": "en-US"}[lang]
+
+    greeting = _ivr(
+        stack,
+        {"call_id": call, "event": "call_start", "caller": caller, "lang": lang, "brand": brand},
+    )
+    assert greeting[-1]["expect"] == "speech"
+    assert greeting[-1]["lang"] == tts
+    assert _last_intent(stack, call) == "greet"
+    tracker = stack.tracker(call)
+    assert tracker["slots"]["lang"] == lang
+    assert tracker["slots"]["brand"] == brand
+    assert tracker["latest_input_channel"] == "ivr"
+
+    question = QUESTIONS["cross_border_transfer"]["questions"][lang]
+    answer = _ivr(stack, {"call_id": call, "event": "speech", "text": question})
+    assert _last_response(stack, call) == "utter_ask_policy/cross_border_transfer"
+    spoken = " ".join(p["say"] for p in answer)
+    assert brand.upper() in spoken
+    assert answer[-1]["lang"] == tts
+    assert answer[-1]["expect"] == "speech"
+
+    # Silence does not reach the bot: the last answer is repeated.
+    events_before = len(_events(stack, call))
+    again = _ivr(stack, {"call_id": call, "event": "silence"})
+    assert again[1:] == answer
+    assert len(_events(stack, call)) == events_before
+
+    transfer = _ivr(stack, {"call_id": call, "event": "digits", "digits": "0"})
+    assert transfer[-1]["transfer_to"] == "agent"
+    assert _last_intent(stack, call) == "request_human"
+    assert _last_response(stack, call) == "utter_handover"
+
+
+def test_ivr_hang_up_ends_the_conversation(stack: Stack) -> None:
+    call = f"ivr-hangup-{uuid.uuid4().hex[:8]}"
+    _ivr(stack, {"call_id": call, "event": "call_start", "caller": "+8613700137000"})
+    prompts = _ivr(stack, {"call_id": call, "event": "hangup"})
+    assert prompts[-1]["end_call"] is True
+    assert _last_intent(stack, call) == "goodbye"
+
+
+def test_ivr_bad_event_is_refused(stack: Stack) -> None:
+    r = httpx.post(
+        f"{stack.rasa_url}/webhooks/ivr/webhook",
+        json={"call_id": "x", "event": "call_start"},
+        timeout=30,
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "caller"
+
+
+# --- Twilio Voice --------------------------------------------------------------------------------
+def _signature(url: str, params: dict[str, str]) -> str:
+    payload = url + "".join(k + params[k] for k in sorted(params))
+    digest = hmac.new(TWILIO_TOKEN.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _twilio(
+    stack: Stack, params: dict[str, str], query: str = "", sign: bool = True
+) -> tuple[int, ET.Element]:
+    url = f"{stack.rasa_url}/webhooks/twilio_voice/webhook{query}"
+    headers = {"X-Twilio-Signature": _signature(url, params)} if sign else {}
+    r = httpx.post(url, data=params, headers=headers, timeout=120)
+    assert r.headers["content-type"].startswith("text/xml")
+    return r.status_code, ET.fromstring(r.text)
+
+
+@pytest.mark.parametrize(("lang", "brand"), [("zh", "mini"), ("en", "bmw")])
+def test_twilio_call(stack: Stack, lang: str, brand: str) -> None:
+    sid = f"CA{uuid.uuid4().hex}"
+    base = {"CallSid": sid, "From": "+8613900139000", "To": "+864008006666"}
+    query = f"?lang={lang}&brand={brand}"
+    voice = {"zh": "Polly.Zhiyu", "en": "Polly.Joanna-Neural"}[lang]
+
+    status, root = _twilio(stack, {**base, "CallStatus": "ringing"}, query)
+    assert status == 200
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("input") == "dtmf speech"
+    assert gather.get("language") == {"zh": "zh-CN", "en": "en-US"}[lang]
+    assert _last_intent(stack, sid) == "greet"
+
+    question = QUESTIONS["cookies"]["questions"][lang]
+    params = {**base, "CallStatus": "in-progress", "SpeechResult": question}
+    status, root = _twilio(stack, params, "?" + (gather.get("action") or "").partition("?")[2])
+    assert status == 200
+    assert _last_response(stack, sid) == "utter_ask_policy/cookies"
+    says = list(root.iter("Say"))
+    assert says and all(s.get("voice") == voice for s in says)
+    assert brand.upper() in " ".join(s.text or "" for s in says)
+
+    status, root = _twilio(stack, {**base, "CallStatus": "in-progress", "Digits": "0"}, query)
+    dial = root.find("Dial")
+    assert dial is not None and dial.text == AGENT_NUMBER
+    assert _last_intent(stack, sid) == "request_human"
+
+    status, root = _twilio(stack, {**base, "CallStatus": "completed"}, query)
+    assert root.find("Hangup") is not None
+    assert _last_intent(stack, sid) == "goodbye"
+
+
+def test_twilio_unsigned_request_is_refused(stack: Stack) -> None:
+    params = {"CallSid": "CAforged", "From": "+8613900139000", "CallStatus": "ringing"}
+    status, _ = _twilio(stack, params, sign=False)
+    assert status == 403
