@@ -2,7 +2,8 @@
 
 Language comes from the text (any CJK character -> zh, otherwise Latin letters -> en), and only
 when the text has neither (digits, emoji) from the REST metadata `lang`. Brand comes from the
-text (MINI / 迷你 -> mini, BMW / 宝马 -> bmw) or else from the metadata `brand`.
+metadata `brand` the app sends (it knows which app the customer uses; a MINI customer may well
+write 宝马, the MINI controller's name), else from the text (MINI / 迷你 -> mini, BMW / 宝马 -> bmw).
 
 Entity spans: `brand` covers the brand word; `lang` covers the first CJK character (zh) or the
 first Latin word (en) outside a brand mention, so that conversation test stories can annotate
@@ -106,10 +107,9 @@ def detect_context(text: str, metadata: dict[str, Any] | None = None) -> list[Co
             if meta_lang:
                 lang = ContextEntity("lang", meta_lang, 0, 0)
 
-    if brand is None:
-        meta_brand = _metadata_value(metadata, "brand", BRANDS)
-        if meta_brand:
-            brand = ContextEntity("brand", meta_brand, 0, 0)
+    meta_brand = _metadata_value(metadata, "brand", BRANDS)
+    if meta_brand:
+        brand = ContextEntity("brand", meta_brand, 0, 0)
 
     if lang is not None:
         found.append(lang)

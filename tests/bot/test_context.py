@@ -56,10 +56,13 @@ def test_brand_words_inside_other_words_do_not_count() -> None:
     assert "brand" not in values("ask the admin")
 
 
-def test_brand_from_metadata_and_text_first() -> None:
+def test_brand_from_app_metadata_first_then_text() -> None:
     assert values("你好", {"brand": "bmw"})["brand"] == "bmw"
-    assert values("MINI的政策", {"brand": "bmw"})["brand"] == "mini"
+    # The MINI app's customer naming 宝马 (MINI's controller) still gets MINI answers.
+    assert values("宝马的关联公司会拿到我的数据吗", {"brand": "mini"})["brand"] == "mini"
+    assert values("MINI的政策")["brand"] == "mini"
     assert "brand" not in values("你好", {"brand": "audi"})
+    assert values("宝马的政策", {"brand": "audi"})["brand"] == "bmw"
 
 
 def test_spans_do_not_overlap() -> None:
