@@ -2,8 +2,9 @@
 
 Language comes from the text (any CJK character -> zh, otherwise Latin letters -> en), and only
 when the text has neither (digits, emoji) from the REST metadata `lang`. Brand comes from the
-metadata `brand` the app sends (it knows which app the customer uses; a MINI customer may well
-write 宝马, the MINI controller's name), else from the text (MINI / 迷你 -> mini, BMW / 宝马 -> bmw).
+metadata `brand` the app sends (it knows which app the customer uses; a MINI customer may
+well write 宝马, the MINI controller's name), else from the text (MINI / 迷你 -> mini,
+BMW / 宝马 -> bmw).
 
 Entity spans: `brand` covers the brand word; `lang` covers the first CJK character (zh) or the
 first Latin word (en) outside a brand mention, so that conversation test stories can annotate
