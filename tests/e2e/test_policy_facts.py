@@ -132,7 +132,7 @@ def test_brand_is_asked_once_then_the_pending_question_is_answered(stack: Stack)
 @pytest.mark.parametrize(
     ("question", "brand", "hotline"),
     [
-        ("宝马的隐私政策第几页讲了发动机号？", "bmw", "400-800-6666"),
+        ("宝马政策里有没有写充电桩？", "bmw", "400-800-6666"),
         ("Does the MINI policy mention Tencent?", "mini", "400-800-6699"),
     ],
 )
