@@ -15,10 +15,10 @@ import pytest
 import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
-from sanic.handlers import ErrorHandler
 
 from bot.channels.ivr import MAX_SILENCES, IvrInput
 from bot.channels.voice import build_prompts, speakable
+from tests.support.sanic_apps import start_sanic_app
 
 URL = "/webhooks/ivr/webhook"
 
@@ -75,27 +75,10 @@ APP = _build_app()
 _started: list[bool] = []
 
 
-async def _start_app(app: Sanic) -> None:
-    """Sanic's start-up, safe with other channel test modules in the same process.
-
-    Its TouchUp step rewrites methods of the Sanic class itself and cannot do it twice: if
-    another module's app already did, only the routing steps are left to do (as in
-    tests/bot/test_webchat_channel.py).
-    """
-    if getattr(Sanic, "__touched__", False) and not hasattr(Sanic, "_handle_request"):
-        app.signalize()
-        app.finalize()
-        ErrorHandler.finalize(app.error_handler, config=app.config)
-        app.state.is_started = True
-        return
-    Sanic.test_mode = True  # kept on: a later start-up must also start from the originals
-    await app._startup()
-
-
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     if not _started:
-        await _start_app(APP)
+        await start_sanic_app(APP)
         _started.append(True)
     INBOX.clear()
     CHANNEL.calls.clear()
@@ -187,9 +170,7 @@ async def test_custom_voice_payload_and_reference_read_out(client: httpx.AsyncCl
     _, prompts = await post(
         client, {"call_id": "call-1", "event": "speech", "text": "what is my status"}
     )
-    assert prompts[0]["say"] == (
-        "Ticket P R 2 0 2 6 0 0 0 1 2 3 is in progress, due 2026-12-15."
-    )
+    assert prompts[0]["say"] == ("Ticket P R 2 0 2 6 0 0 0 1 2 3 is in progress, due 2026-12-15.")
     assert prompts[-1] == {
         "say": "Anything else?",
         "lang": "en-US",

@@ -16,10 +16,10 @@ import pytest
 import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
-from sanic.handlers import ErrorHandler
 from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_voice import MAX_SILENCES, TwilioVoiceChannel, twilio_signature
+from tests.support.sanic_apps import start_sanic_app
 
 TOKEN = "test-auth-token"
 BASE = "http://rasa"
@@ -79,27 +79,10 @@ APP = _build_app()
 _started: list[bool] = []
 
 
-async def _start_app(app: Sanic) -> None:
-    """Sanic's start-up, safe with other channel test modules in the same process.
-
-    Its TouchUp step rewrites methods of the Sanic class itself and cannot do it twice: if
-    another module's app already did, only the routing steps are left to do (as in
-    tests/bot/test_webchat_channel.py).
-    """
-    if getattr(Sanic, "__touched__", False) and not hasattr(Sanic, "_handle_request"):
-        app.signalize()
-        app.finalize()
-        ErrorHandler.finalize(app.error_handler, config=app.config)
-        app.state.is_started = True
-        return
-    Sanic.test_mode = True  # kept on: a later start-up must also start from the originals
-    await app._startup()
-
-
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     if not _started:
-        await _start_app(APP)
+        await start_sanic_app(APP)
         _started.append(True)
     INBOX.clear()
     transport = httpx.ASGITransport(app=APP)  # type: ignore[arg-type]

@@ -12,10 +12,10 @@ import pytest
 import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
-from sanic.handlers import ErrorHandler
 
 from bot.channels.rest import ValidatingRestInput
 from bot.channels.webchat import STATIC_DIR, STATIC_FILES, WebChatInput
+from tests.support.sanic_apps import start_sanic_app
 
 PAGE = "/webhooks/webchat/"
 
@@ -37,28 +37,10 @@ APP = _build_app()
 _started: list[bool] = []
 
 
-async def _start(app: Sanic) -> None:
-    """Sanic's start-up, made safe for several apps in one test process.
-
-    Its TouchUp step rewrites methods of the Sanic class itself and cannot rewrite them twice.
-    In test mode it keeps the originals and starts from them each time; if another app already
-    rewrote them outside test mode (tests/bot/test_rest_channel.py), the rewritten class serves
-    this app too and only the routing steps are left to do.
-    """
-    if getattr(Sanic, "__touched__", False) and not hasattr(Sanic, "_handle_request"):
-        app.signalize()
-        app.finalize()
-        ErrorHandler.finalize(app.error_handler, config=app.config)
-        app.state.is_started = True
-        return
-    Sanic.test_mode = True  # kept on: a later start-up must also start from the originals
-    await app._startup()
-
-
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     if not _started:
-        await _start(APP)
+        await start_sanic_app(APP)
         _started.append(True)
     transport = httpx.ASGITransport(app=APP)
     async with httpx.AsyncClient(transport=transport, base_url="http://rasa") as http:
