@@ -15,13 +15,18 @@ of prompts (see bot.channels.voice): `[{"say", "lang", "expect", "max_digits"?, 
 - silence does not reach the bot: the last prompts are repeated, and after MAX_SILENCES in a row
   the call ends politely.
 
+The call's state lives in a CallStateStore (bot.channels.call_state): in memory, or in Redis when
+replicas share calls (`call_state_url` in the credentials, IVR_CALL_STATE_URL wins). If the store
+fails, the event is still answered, with what it tells itself.
+
 Bad events get 400 with the project's error body, naming the field.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.call_state import CallStateError, CallStateStore, call_state_store
 from bot.channels.rest import RequestError
 from bot.channels.voice import (
     TTS_LANG,
@@ -45,9 +51,8 @@ MAX_CALL_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1000
 MAX_DIGITS_LENGTH = 32
 MAX_SILENCES = 3
-# Calls remembered per process; the oldest is forgotten first (a gateway that never sends
-# hangup must not grow memory without bound).
-MAX_CALLS = 10_000
+
+log = logging.getLogger(__name__)
 
 _CALLER = re.compile(r"^\+?\d{3,20}$")
 _DIGITS = re.compile(r"^[0-9*#]+$")
@@ -137,22 +142,41 @@ class IvrInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = credentials or {}
-        return cls(default_lang=str(credentials.get("default_lang", "zh")))
+        # The environment wins so every replica can be pointed at the shared store; empty
+        # means in memory.
+        url = os.environ.get("IVR_CALL_STATE_URL", credentials.get("call_state_url") or "")
+        return cls(
+            default_lang=str(credentials.get("default_lang", "zh")),
+            store=call_state_store(str(url)),
+        )
 
-    def __init__(self, default_lang: str = "zh") -> None:
+    def __init__(self, default_lang: str = "zh", store: CallStateStore | None = None) -> None:
         self.default_lang = default_lang if default_lang in LANGS else "zh"
         # call id -> {"caller", "lang", "brand", "silences", "last_prompts"}
-        self.calls: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.store: CallStateStore = store if store is not None else call_state_store(None)
 
-    def _call(self, event: dict[str, Any]) -> dict[str, Any]:
-        call = self.calls.pop(event["call_id"], None) or {"silences": 0, "last_prompts": []}
+    async def _call(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The call's state with what this event tells; a fresh one if the store fails."""
+        try:
+            stored = await self.store.get(event["call_id"])
+        except CallStateError as error:
+            log.warning("IVR call state unavailable, answering from the event alone: %s", error)
+            stored = None
+        call: dict[str, Any] = {"silences": 0, "last_prompts": [], **(stored or {})}
         for key in ("caller", "lang", "brand"):
             if event.get(key):
                 call[key] = event[key]
-        self.calls[event["call_id"]] = call
-        while len(self.calls) > MAX_CALLS:
-            self.calls.popitem(last=False)
         return call
+
+    async def _keep(self, call_id: str, call: dict[str, Any] | None) -> None:
+        """Saves the call's state, or forgets it (None); a failing store costs only the state."""
+        try:
+            if call is None:
+                await self.store.delete(call_id)
+            else:
+                await self.store.save(call_id, call)
+        except CallStateError as error:
+            log.warning("IVR call state not saved: %s", error)
 
     def _metadata(self, call: dict[str, Any]) -> dict[str, Any]:
         metadata: dict[str, Any] = {"channel": self.name()}
@@ -196,10 +220,13 @@ class IvrInput(InputChannel):
             except RequestError as error:
                 return response.json(error.body(), status=400)
 
-            call = self._call(event)
+            call_id = event["call_id"]
+            call = await self._call(event)
             kind = event["event"]
             if kind == "silence":
-                return response.json(self._silence(call))
+                prompts = self._silence(call)
+                await self._keep(call_id, call)
+                return response.json(prompts)
             call["silences"] = 0
 
             transfer = end_call = False
@@ -216,22 +243,28 @@ class IvrInput(InputChannel):
                 text = event["text"]
 
             collector = IvrOutput()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    event["call_id"],
-                    input_channel=self.name(),
-                    metadata=self._metadata(call),
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        call_id,
+                        input_channel=self.name(),
+                        metadata=self._metadata(call),
+                    )
                 )
-            )
+            except Exception:
+                # The bot failed; the next event still knows the caller this one told.
+                await self._keep(call_id, call)
+                raise
             prompts = build_prompts(
                 collector.messages, lang or self.default_lang, transfer=transfer, end_call=end_call
             )
             if prompts[-1].get("end_call") or prompts[-1].get("transfer_to"):
-                self.calls.pop(event["call_id"], None)
+                await self._keep(call_id, None)
             else:
                 call["last_prompts"] = prompts
+                await self._keep(call_id, call)
             return response.json(prompts)
 
         return ivr
