@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 from actions import rights
 from actions.common import lang_of
 from actions.flows import FLOWS
+from actions.verification import PHONE_PASSWORD
 
 
 def _buttons(entity: str, choices: dict[str, str]) -> list[dict[str, str]]:
@@ -70,5 +71,21 @@ class ActionAskConfirmRequest(Action):
             purpose=rights.consent_purposes(lang).get(purpose or "", purpose or ""),
             ground=rights.deletion_grounds(brand, lang).get(ground or "", ground or ""),
             recipients=separator.join(rights.deletion_recipients(brand, lang)),
+        )
+        return []
+
+
+class ActionAskOtpCode(Action):
+    """The identity question: the SMS code in chat, the phone password on the hotline."""
+
+    def name(self) -> str:
+        return "action_ask_otp_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        password = tracker.get_slot("verification_method") == PHONE_PASSWORD
+        dispatcher.utter_message(
+            response="utter_ask_phone_password" if password else "utter_ask_otp_code"
         )
         return []

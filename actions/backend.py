@@ -156,9 +156,9 @@ class RightsClient:
         return data
 
     async def start_verification(
-        self, mobile: str, channel: str = "chat", language: str = "zh"
+        self, mobile: str, channel: str = "chat", language: str = "zh", method: str = "sms_code"
     ) -> dict:
-        body = {"method": "sms_code", "mobile": mobile, "channel": channel, "language": language}
+        body = {"method": method, "mobile": mobile, "channel": channel, "language": language}
         response = await self._request(
             "POST", "/v1/verifications", safe_to_repeat=False, json=body, headers=self._headers()
         )

@@ -64,6 +64,7 @@ FREE_TEXT_SLOTS = ("rect_field", "rect_value", "third_party", "decision", "compl
 # Identity kept for later requests of the same conversation (never the code or full number).
 PROOF_SLOTS = (
     "verification_id",
+    "verification_method",
     "masked_mobile",
     "attempts_left",
     "subject_proof",

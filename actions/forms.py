@@ -165,7 +165,7 @@ class ValidateRequestForm(FormValidationAction):
         if not user_just_spoke(tracker):
             # Filled before the form started (a kept verification): nothing new was typed.
             return {"mobile": value}
-        return await verification.start_sms(
+        return await verification.start_challenge(
             value,
             tracker.latest_message or {},
             dispatcher,
@@ -179,9 +179,18 @@ class ValidateRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         if not user_just_spoke(tracker):
             return {"otp_code": value}
-        return await verification.check_code(
+        result = await verification.check_code(
             value, tracker.latest_message or {}, tracker.slots, dispatcher, self.client
         )
+        caller = verification.caller_mobile(metadata(tracker))
+        timed_out = "verification_id" in result and result["verification_id"] is None
+        if timed_out and caller and channel_of(tracker) == "ivr":
+            # A timed-out password check on the hotline: the caller's line is known, so a new
+            # check starts at once instead of asking for a number the caller cannot change.
+            result.update(
+                await verification.begin_hotline(caller, dispatcher, self.client, lang_of(tracker))
+            )
+        return result
 
     def _choice(
         self,
@@ -293,6 +302,12 @@ class ActionStartRequest(Action):
             response="utter_request_started",
             request_label=label(TYPE_LABELS, new_type, lang_of(tracker)),
         )
+        caller = verification.caller_mobile(metadata(tracker))
+        if channel_of(tracker) == "ivr" and caller and not identity_ok(flow, {**slots, **update}):
+            # Hotline: the caller's line is the number to verify; the form asks the password.
+            update.update(
+                await verification.begin_hotline(caller, dispatcher, self.client, lang_of(tracker))
+            )
         text = latest_text(tracker)
         if verification.acting_for_other(text):
             dispatcher.utter_message(response="utter_acting_for_other")

@@ -1,8 +1,9 @@
-"""Identity verification through the rights backend (SMS code, app session).
+"""Identity verification through the rights backend: SMS code in chat, caller number plus the
+remote service phone password on the hotline, app session for low-risk requests.
 
-Everything happens in the turn the customer gives the number or the code: the tracker store
-masks both before they are persisted, so only the verification id, the masked number and the
-proof are kept in slots.
+Everything happens in the turn the customer gives the number, the code or the password: the
+tracker store masks them before they are persisted, so only the verification id, the masked
+number, the method and the proof are kept in slots.
 """
 
 from __future__ import annotations
@@ -57,7 +58,22 @@ def _brand_slot(result: dict[str, Any], current_brand: str | None) -> dict[str, 
     return {}
 
 
-async def start_sms(
+PHONE_PASSWORD = "phone_password"
+SMS_CODE = "sms_code"
+
+
+def method_for(channel: str) -> str:
+    """The hotline verifies by phone password (callers cannot read a text mid-call); chat by SMS."""
+    return PHONE_PASSWORD if channel == "ivr" else SMS_CODE
+
+
+def caller_mobile(metadata: dict[str, Any]) -> str | None:
+    """The mainland mobile number the hotline call comes from, if the gateway sent one."""
+    caller = metadata.get("caller")
+    return normalise_mobile(str(caller)) if caller else None
+
+
+async def start_challenge(
     value: Any,
     latest_message: dict[str, Any],
     dispatcher: CollectingDispatcher,
@@ -65,14 +81,39 @@ async def start_sms(
     channel: str = "chat",
     language: str = "zh",
 ) -> dict[str, Any]:
-    """Validate the typed number and ask the backend to send a code to it."""
-    mobile = _entity(latest_message, "mobile") or normalise_mobile(str(value or ""))
+    """Validate the given number and start the channel's check for it.
+
+    On the hotline the caller's own number wins over a keyed-in one: the phone password proves
+    the caller only together with the line it is called from.
+    """
+    mobile = None
+    if channel == "ivr":
+        mobile = caller_mobile(latest_message.get("metadata") or {})
+    mobile = mobile or _entity(latest_message, "mobile") or normalise_mobile(str(value or ""))
     mobile = normalise_mobile(mobile) if mobile else None
     if not mobile:
         dispatcher.utter_message(response="utter_mobile_invalid")
         return {"mobile": None}
+    return await begin(method_for(channel), mobile, dispatcher, client, channel, language)
+
+
+async def begin_hotline(
+    caller: str, dispatcher: CollectingDispatcher, client: RightsClient, language: str
+) -> dict[str, Any]:
+    return await begin(PHONE_PASSWORD, caller, dispatcher, client, "ivr", language)
+
+
+async def begin(
+    method: str,
+    mobile: str,
+    dispatcher: CollectingDispatcher,
+    client: RightsClient,
+    channel: str,
+    language: str,
+) -> dict[str, Any]:
+    """Ask the backend for a challenge (an SMS code is sent; a phone password is asked next)."""
     try:
-        result = await client.start_verification(mobile, channel, language)
+        result = await client.start_verification(mobile, channel, language, method)
     except BackendError as exc:
         if exc.status == 429:
             minutes = max(1, math.ceil((exc.retry_after_s or 3600) / 60))
@@ -87,12 +128,14 @@ async def start_sms(
         dispatcher.utter_message(response="utter_verification_unavailable")
         return {"mobile": None}
     masked = str(result.get("masked_mobile") or mask_mobile(mobile))
-    # Same words whether or not the number is registered: the backend answers alike too.
-    dispatcher.utter_message(response="utter_code_sent", masked_mobile=masked)
+    if method == SMS_CODE:
+        # Same words whether or not the number is registered: the backend answers alike too.
+        dispatcher.utter_message(response="utter_code_sent", masked_mobile=masked)
     return {
         "mobile": masked,
         "masked_mobile": masked,
         "verification_id": str(result.get("id")),
+        "verification_method": method,
         "attempts_left": result.get("attempts_left"),
         "otp_code": None,
     }
@@ -110,17 +153,21 @@ async def check_code(
     verification_id = slots.get("verification_id")
     if not verification_id:
         return {"otp_code": None, "mobile": None}
+    password = slots.get("verification_method") == PHONE_PASSWORD
+    expired = "utter_password_expired" if password else "utter_code_expired"
+    locked = "utter_password_locked" if password else "utter_verification_locked"
     if not code:
-        dispatcher.utter_message(response="utter_code_format")
+        fmt = "utter_password_format" if password else "utter_code_format"
+        dispatcher.utter_message(response=fmt)
         return {"otp_code": None}
     try:
         result = await client.check_verification(str(verification_id), code)
     except BackendError as exc:
         if exc.status in (404, 410):
-            dispatcher.utter_message(response="utter_code_expired")
+            dispatcher.utter_message(response=expired)
             return {"otp_code": None, "mobile": None, "verification_id": None}
         if exc.status == 429:
-            dispatcher.utter_message(response="utter_verification_locked")
+            dispatcher.utter_message(response=locked)
             return {"otp_code": None, "flow_outcome": "locked"}
         log.warning("verification check refused: %s", exc)
         dispatcher.utter_message(response="utter_verification_unavailable")
@@ -140,12 +187,13 @@ async def check_code(
             **_brand_slot(result, slots.get("brand")),
         }
     if status == "locked" or (status == "invalid" and attempts_left == 0):
-        dispatcher.utter_message(response="utter_verification_locked")
+        dispatcher.utter_message(response=locked)
         return {"otp_code": None, "attempts_left": 0, "flow_outcome": "locked"}
     if status == "expired":
-        dispatcher.utter_message(response="utter_code_expired")
+        dispatcher.utter_message(response=expired)
         return {"otp_code": None, "mobile": None, "verification_id": None}
-    dispatcher.utter_message(response="utter_code_invalid", attempts_left=attempts_left)
+    invalid = "utter_password_invalid" if password else "utter_code_invalid"
+    dispatcher.utter_message(response=invalid, attempts_left=attempts_left)
     return {"otp_code": None, "attempts_left": attempts_left}
 
 

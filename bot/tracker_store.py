@@ -69,6 +69,10 @@ _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 # Bare 6-8 digit runs: one-time codes and the phone password. Runs glued to letters, dashes or
 # dots (VINs, ticket references like PR-2026-000123, versions) are left alone.
 _CODE = re.compile(r"(?<![0-9A-Za-z_\-./:])[0-9]{6,8}(?![0-9A-Za-z_])")
+# A message of nothing but 4-12 keyed digits answers a keypad question: a code or the phone
+# password, whatever its length (an option number is shorter, a mobile is masked before).
+# Only message texts: a slot of the same digits may be a customer's answer (a correction).
+_KEYED_SECRET = re.compile(r"\s*(?:[0-9]{4,12}|\[code\]|\*{4,12})\s*#?\s*")
 
 
 def _load_identifier_redact() -> Callable[[str], str] | None:
@@ -127,7 +131,8 @@ def _walk(value: Any, secret_names: frozenset[str], key: str | None = None) -> A
     if isinstance(value, str):
         if key in _SKIP_KEYS or (key != "text" and _MACHINE_VALUE.fullmatch(value)):
             return value
-        return redact_text(value)
+        redacted = redact_text(value)
+        return "[code]" if key == "text" and _KEYED_SECRET.fullmatch(redacted) else redacted
     if isinstance(value, list):
         return [_walk(v, secret_names) for v in value]
     if isinstance(value, dict):

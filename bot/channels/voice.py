@@ -34,6 +34,12 @@ RESPONSE_HINTS: dict[str, dict[str, Any]] = {
     "utter_code_sent": {"expect": "digits", "max_digits": 6},
     "utter_code_format": {"expect": "digits", "max_digits": 6},
     "utter_code_invalid": {"expect": "digits", "max_digits": 6},
+    # Phone passwords are 4 to 12 digits: the caller ends them with the hash key.
+    "utter_ask_phone_password": {"expect": "digits", "max_digits": 12},
+    "utter_password_invalid": {"expect": "digits", "max_digits": 12},
+    "utter_password_format": {"expect": "digits", "max_digits": 12},
+    # Locked out on the hotline: an agent verifies the caller another way.
+    "utter_password_locked": {"transfer_to": "agent"},
     "utter_goodbye": {"end_call": True},
     "utter_handover": {"transfer_to": "agent"},
     "utter_request_handover": {"transfer_to": "agent"},
@@ -141,12 +147,24 @@ def hints_for(message: dict[str, Any]) -> dict[str, Any]:
     return hints
 
 
+def spoken_options(titles: list[str], lang: str) -> str:
+    """Buttons read as keypad choices: the form takes an option's number as the answer."""
+    if lang == "en":
+        return " ".join(f"Press {n} for {title}." for n, title in enumerate(titles, 1))
+    return "；".join(f"按 {n}，{title}" for n, title in enumerate(titles, 1)) + "。"
+
+
 def message_text(message: dict[str, Any]) -> str:
-    """The spoken part of a message: its text, then its buttons' titles as the options."""
-    parts = [str(message.get("text") or "")]
-    for button in message.get("buttons") or []:
-        if isinstance(button, dict) and button.get("title"):
-            parts.append(str(button["title"]))
+    """The spoken part of a message: its text, then its buttons as numbered options."""
+    text = str(message.get("text") or "")
+    parts = [text]
+    titles = [
+        str(button["title"])
+        for button in message.get("buttons") or []
+        if isinstance(button, dict) and button.get("title")
+    ]
+    if titles:
+        parts.append(spoken_options(titles, text_lang(text or " ".join(titles))))
     custom = message.get("custom")
     if isinstance(custom, dict) and isinstance(custom.get("voice"), dict):
         parts.append(str(custom["voice"].get("say") or ""))

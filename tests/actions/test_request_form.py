@@ -258,7 +258,7 @@ async def test_an_error_in_validation_ends_the_form_with_an_apology(domain, monk
     async def broken(*args: Any, **kwargs: Any) -> dict:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(forms.verification, "start_sms", broken)
+    monkeypatch.setattr(forms.verification, "start_challenge", broken)
     slots, dispatcher = await run(
         domain,
         slots={"request_type": "deletion", "requested_slot": "mobile"},

@@ -119,6 +119,17 @@ def test_text_helpers() -> None:
     assert redact_text(kept) == kept
 
 
+@pytest.mark.parametrize("keyed", ["2468", "24681", "246810#", "135790246810", " 9081 "])
+def test_a_message_of_keyed_digits_is_redacted_whatever_its_length(keyed: str) -> None:
+    """A phone password may be 4 to 12 digits; keyed alone, the whole message is the secret."""
+    event = {"event": "user", "text": keyed, "parse_data": {"text": keyed}}
+    redacted = redact_event(event)
+    assert redacted["text"] == redacted["parse_data"]["text"] == "[code]"
+    # Option numbers and masked mobiles are not secrets.
+    assert redact_event({"event": "user", "text": "2"})["text"] == "2"
+    assert redact_event({"event": "user", "text": "13800138000"})["text"] == "138****8000"
+
+
 async def test_every_event_type_is_redacted_in_the_rows(
     store: RedactingSQLTrackerStore, tmp_path: Path
 ) -> None:

@@ -1,12 +1,11 @@
 """Whole hotline calls through the real stack: the IVR gateway channel and Twilio Voice.
 
 Each call plays the gateway's (or Twilio's) side: call start, a policy question by speech, a
-transfer by pressing 0, silence and hang-up, in Chinese and in English. What the bot did is read
-back from Rasa's tracker (intents, the response it chose), what the caller hears from the
-prompts / TwiML.
-
-Not covered: a rights request verified by caller number + phone password. The request flows
-verify by SMS code only (actions/verification.py); the hotline variant is not built yet.
+consent withdrawal verified by caller number plus the remote service phone password keyed in,
+wrong passwords until the lockout hands the caller to an agent, a transfer by pressing 0,
+silence and hang-up, in Chinese and in English. What the bot did is read back from Rasa's
+tracker (intents, the responses it chose), what the caller hears from the prompts / TwiML, and
+what was filed from the rights backend's staff API.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import uuid
 import xml.etree.ElementTree as ET
@@ -63,8 +63,37 @@ def _last_intent(stack: Stack, sender: str) -> str:
 
 
 def _last_response(stack: Stack, sender: str) -> str:
-    bots = [e for e in _events(stack, sender) if e.get("event") == "bot"]
-    return str((bots[-1].get("metadata") or {}).get("utter_action") or "")
+    return _responses(stack, sender)[-1]
+
+
+def _responses(stack: Stack, sender: str, since: int = 0) -> list[str]:
+    """The responses the bot chose, from the `since`-th event of the conversation on."""
+    bots = [e for e in _events(stack, sender)[since:] if e.get("event") == "bot"]
+    return [str((b.get("metadata") or {}).get("utter_action") or "") for b in bots]
+
+
+def _spoken(prompts: list[dict[str, Any]]) -> str:
+    return " ".join(p["say"] for p in prompts)
+
+
+def _spelled(reference: str) -> str:
+    """How a voice prompt reads a reference: every letter and digit on its own."""
+    return " ".join(c for c in reference if c.isalnum())
+
+
+def _ivr_tickets(stack: Stack, customer_id: str, ticket_type: str) -> list[dict[str, Any]]:
+    items = stack.staff_get("/v1/tickets", customer_id=customer_id, type=ticket_type)["items"]
+    return [t for t in items if t["channel"] == "ivr"]
+
+
+PURPOSES = list(
+    yaml.safe_load((TOPICS.parents[0] / "rights.yml").read_text(encoding="utf-8"))[
+        "consent_purposes"
+    ]
+)
+WITHDRAW = {"zh": "我想撤回我的同意", "en": "I want to withdraw my consent"}
+ACCESS = {"zh": "我想要一份我的个人信息副本", "en": "I want a copy of my personal data"}
+YES = {"zh": "确认", "en": "yes"}
 
 
 @pytest.mark.parametrize(
@@ -105,6 +134,83 @@ def test_ivr_call(stack: Stack, lang: str, brand: str, caller: str) -> None:
     assert transfer[-1]["transfer_to"] == "agent"
     assert _last_intent(stack, call) == "request_human"
     assert _last_response(stack, call) == "utter_handover"
+
+
+@pytest.mark.parametrize(
+    ("lang", "brand", "caller", "password", "customer_id", "purpose"),
+    [
+        ("zh", "mini", "+8613800138000", "246810", "C-0001", "market_research"),
+        ("en", "bmw", "+8613600136000", "908172", "C-0004", "finance_sharing"),
+    ],
+)
+def test_ivr_consent_withdrawal_verified_by_phone_password(
+    stack: Stack, lang: str, brand: str, caller: str, password: str, customer_id: str,
+    purpose: str,
+) -> None:
+    call = f"ivr-withdraw-{lang}-{uuid.uuid4().hex[:8]}"
+    sms_before = len([m for m in stack.outbox() if m.get("kind") == "sms"])
+    _ivr(stack, {"call_id": call, "event": "call_start", "caller": caller, "lang": lang,
+                 "brand": brand})
+
+    ask = _ivr(stack, {"call_id": call, "event": "speech", "text": WITHDRAW[lang]})
+    assert _last_intent(stack, call) == "request_withdraw_consent"
+    assert _last_response(stack, call) == "utter_ask_phone_password"
+    assert ask[-1]["expect"] == "digits" and ask[-1]["max_digits"] == 12
+    # The caller's line is the number verified: no number asked, no SMS sent.
+    assert "utter_ask_mobile" not in _responses(stack, call)
+    assert len([m for m in stack.outbox() if m.get("kind") == "sms"]) == sms_before
+
+    turn = len(_events(stack, call))
+    options = _ivr(stack, {"call_id": call, "event": "digits", "digits": password + "#"})
+    assert _responses(stack, call, turn)[0] == "utter_verified"
+    assert ("按 1" if lang == "zh" else "Press 1 for") in _spoken(options)
+    assert stack.tracker(call)["slots"]["proof_assurance"] == "phone_password"
+
+    number = str(PURPOSES.index(purpose) + 1)
+    confirm = _ivr(stack, {"call_id": call, "event": "digits", "digits": number})
+    assert _last_response(stack, call) == "utter_confirm_withdraw_consent"
+    assert confirm[-1]["expect"] == "speech"
+
+    done = _ivr(stack, {"call_id": call, "event": "speech", "text": YES[lang]})
+    [ticket] = _ivr_tickets(stack, customer_id, "withdraw_consent")
+    assert ticket["details"]["purpose"] == purpose
+    assert ticket["status"] == "completed" and ticket["language"] == lang
+    assert _spelled(ticket["reference"]) in _spoken(done)
+    consents = stack.staff_get(f"/v1/subjects/{customer_id}/consents")["consents"]
+    assert consents[purpose] is False
+    # The password was never kept: not in the tracker, not in the ticket.
+    assert password not in json.dumps(stack.tracker(call), ensure_ascii=False)
+    assert password not in json.dumps(ticket, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("lang", "brand", "caller", "customer_id"),
+    [
+        ("zh", "bmw", "+8613900139000", "C-0002"),
+        # After her withdrawal above: a caller once verified can still be locked out.
+        ("en", "bmw", "+8613600136000", "C-0004"),
+    ],
+)
+def test_ivr_wrong_passwords_lock_the_caller_out_and_hand_over(
+    stack: Stack, lang: str, brand: str, caller: str, customer_id: str
+) -> None:
+    call = f"ivr-lockout-{lang}-{uuid.uuid4().hex[:8]}"
+    _ivr(stack, {"call_id": call, "event": "call_start", "caller": caller, "lang": lang,
+                 "brand": brand})
+    _ivr(stack, {"call_id": call, "event": "speech", "text": ACCESS[lang]})
+    assert _last_response(stack, call) == "utter_ask_phone_password"
+
+    for attempts_left in (4, 3, 2, 1):
+        again = _ivr(stack, {"call_id": call, "event": "digits", "digits": "000000#"})
+        assert "utter_password_invalid" in _responses(stack, call)[-2:]
+        assert str(attempts_left) in _spoken(again)
+        assert again[-1]["expect"] == "digits"
+
+    locked = _ivr(stack, {"call_id": call, "event": "digits", "digits": "000000#"})
+    assert "utter_password_locked" in _responses(stack, call)[-2:]
+    assert locked[-1]["transfer_to"] == "agent"
+    assert _ivr_tickets(stack, customer_id, "access_copy") == []
+    assert not (stack.tracker(call).get("active_loop") or {}).get("name")
 
 
 def test_ivr_hang_up_ends_the_conversation(stack: Stack) -> None:
@@ -173,6 +279,32 @@ def test_twilio_call(stack: Stack, lang: str, brand: str) -> None:
     status, root = _twilio(stack, {**base, "CallStatus": "completed"}, query)
     assert root.find("Hangup") is not None
     assert _last_intent(stack, sid) == "goodbye"
+
+
+def test_twilio_consent_withdrawal_verified_by_phone_password(stack: Stack) -> None:
+    sid = f"CA{uuid.uuid4().hex}"
+    base = {"CallSid": sid, "From": "+8613700137000", "To": "+864008006699"}
+    query = "?lang=zh&brand=mini"
+
+    _twilio(stack, {**base, "CallStatus": "ringing"}, query)
+    params = {**base, "CallStatus": "in-progress", "SpeechResult": WITHDRAW["zh"]}
+    _, root = _twilio(stack, params, query)
+    assert _last_response(stack, sid) == "utter_ask_phone_password"
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("numDigits") == "12"
+    assert gather.get("finishOnKey") == "#"
+
+    _, root = _twilio(stack, {**base, "CallStatus": "in-progress", "Digits": "112233"}, query)
+    says = " ".join(s.text or "" for s in root.iter("Say"))
+    assert "按 2，与授权经销商共享个人信息" in says
+
+    _twilio(stack, {**base, "CallStatus": "in-progress", "Digits": "2"}, query)
+    assert _last_response(stack, sid) == "utter_confirm_withdraw_consent"
+    params = {**base, "CallStatus": "in-progress", "SpeechResult": "确认"}
+    _, root = _twilio(stack, params, query)
+    [ticket] = _ivr_tickets(stack, "C-0003", "withdraw_consent")
+    assert ticket["details"]["purpose"] == "dealer_sharing"
+    assert _spelled(ticket["reference"]) in " ".join(s.text or "" for s in root.iter("Say"))
 
 
 def test_twilio_unsigned_request_is_refused(stack: Stack) -> None:

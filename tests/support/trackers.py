@@ -23,6 +23,7 @@ def make_tracker(
     sender: str = "conv-1",
     latest_action: str = "action_listen",
     active_loop: str | None = "request_form",
+    input_channel: str = "rest",
 ) -> Tracker:
     """A tracker right after a user message; `candidates` are the slot values Rasa extracted."""
     all_slots: dict[str, Any] = {"lang": "zh", "brand": None, "pending_filing": False}
@@ -38,7 +39,7 @@ def make_tracker(
     # the slot candidates. `latest_action` is the action that ran after the user's message.
     events: list[dict[str, Any]] = [
         {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": text, "parse_data": latest, "input_channel": "rest"},
+        {"event": "user", "text": text, "parse_data": latest, "input_channel": input_channel},
     ]
     if latest_action != "action_listen":
         events.append({"event": "action", "name": latest_action})
