@@ -6,17 +6,21 @@ on PostgreSQL:
 - the rows are read straight from the database: they exist (so the redacting store, not Rasa's
   silent in-memory fallback, is in use), hold the masked 138****8000 and none of the secrets;
 - the tracker served by Rasa's HTTP API and the three processes' logs hold none of them either;
-- the tracker API needs the token.
+- the tracker API needs the token;
+- a hotline call that keys in the phone password leaves it nowhere: not in the rows, the logs,
+  nor (PostgreSQL + Redis, as replicas run) the call state the IVR channel shares in Redis.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
+import redis
 
-from tests.support.stack import Chat, Stack, affirm
+from tests.support.stack import IVR_CALL_STATE_URL, Chat, Stack, affirm
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +28,7 @@ MOBILE = "13800138000"
 MASKED = "138****8000"
 ID_NUMBER = "11010519491231002X"  # GB 11643 textbook example: valid checksum, nobody's number
 PHONE_PASSWORD = "246810"
+MOBILE_C0003 = "13700137000"
 
 
 @pytest.fixture(scope="module", params=["stack", "stack_postgres"])
@@ -101,3 +106,41 @@ def test_logs_of_all_three_processes_hold_no_secret(
         assert text.strip(), f"{name} logged nothing: capture is broken"
         leaks = _leaks(text, secrets) + [t[:12] + "..." for t in tokens if t in text]
         assert not leaks, f"{name} log holds {leaks}"
+
+
+@pytest.fixture(scope="module", params=["stack", "stack_postgres"])
+def scanned_call(request: pytest.FixtureRequest) -> tuple[Stack, str, str]:
+    """A hotline caller keys in the phone password; returns the stack, call id and password."""
+    stack: Stack = request.getfixturevalue(request.param)
+    call = f"privacy-scan-call-{request.param}-{uuid.uuid4().hex[:8]}"
+    password = "112233"  # C-0003's phone password
+    url = f"{stack.rasa_url}/webhooks/ivr/webhook"
+    for event in (
+        {"event": "call_start", "caller": "+8613700137000", "lang": "zh", "brand": "mini"},
+        {"event": "speech", "text": "我想撤回我的同意"},
+        {"event": "digits", "digits": password + "#"},
+    ):
+        r = httpx.post(url, json={"call_id": call, **event}, timeout=120)
+        assert r.status_code == 200, r.text
+    assert stack.tracker(call)["slots"]["proof_assurance"] == "phone_password"
+    return stack, call, password
+
+
+def test_a_hotline_call_leaves_no_phone_password_behind(
+    scanned_call: tuple[Stack, str, str],
+) -> None:
+    stack, call, password = scanned_call
+    rows = [data for sender, _, data in stack.tracker_rows() if sender == call]
+    assert rows
+    assert not _leaks("\n".join(rows), [password, MOBILE_C0003])
+    for name, text in stack.logs().items():
+        assert not _leaks(text, [password]), f"{name} log holds the phone password"
+    if stack.tracker_db_url.startswith("sqlite:"):
+        return
+    # The replicas' shared call state: in Redis, expiring, without the password.
+    state = redis.Redis.from_url(IVR_CALL_STATE_URL)
+    key = f"ivr:call:{call}"
+    stored = state.get(key)
+    assert stored is not None, "the call state is not in Redis"
+    assert 0 < state.ttl(key) <= 2 * 60 * 60
+    assert password not in stored.decode()

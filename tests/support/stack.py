@@ -38,6 +38,7 @@ DEFAULT_MODEL = ROOT / "models" / "assistant.tar.gz"
 PG_ADMIN_URL = os.environ.get("PRIVACY_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_BASE_URL = PG_ADMIN_URL.rsplit("/", 1)[0]
 REDIS_HOST = os.environ.get("PRIVACY_REDIS_HOST", "127.0.0.1")
+IVR_CALL_STATE_URL = f"redis://{REDIS_HOST}:6379/2"
 
 RASA_START_TIMEOUT = float(os.environ.get("PRIVACY_RASA_START_TIMEOUT", "420"))
 CODE_IN_BODY = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
@@ -385,6 +386,9 @@ def start_stack(
         env.update(ACTION_SERVER_TOKEN=action_token, RASA_API_TOKEN=rasa_token)
         if not tracker_db_url.startswith("sqlite:"):
             env["RASA_TRACKER_STORE_URL"] = tracker_db_url
+        if redis_lock_store:
+            # As several replicas would run: hotline call state shared in Redis too.
+            env["IVR_CALL_STATE_URL"] = IVR_CALL_STATE_URL
         stack.processes["rasa"] = spawn(
             "rasa",
             [
