@@ -24,6 +24,7 @@ import httpx
 import pytest
 import yaml
 
+from actions import rights
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -86,11 +87,8 @@ def _ivr_tickets(stack: Stack, customer_id: str, ticket_type: str) -> list[dict[
     return [t for t in items if t["channel"] == "ivr"]
 
 
-PURPOSES = list(
-    yaml.safe_load((TOPICS.parents[0] / "rights.yml").read_text(encoding="utf-8"))[
-        "consent_purposes"
-    ]
-)
+# The order the bot reads them out in, so option N is the N-th purpose.
+PURPOSES = list(rights.consent_purposes("zh"))
 WITHDRAW = {"zh": "我想撤回我的同意", "en": "I want to withdraw my consent"}
 ACCESS = {"zh": "我想要一份我的个人信息副本", "en": "I want a copy of my personal data"}
 YES = {"zh": "确认", "en": "yes"}
