@@ -4,13 +4,18 @@
 
 The folds are generated once (StratifiedKFold over the full intent, ask_policy/<topic>
 included, fixed seed); each pipeline is trained on every training fold with Rasa's own
-training API and evaluated by parsing the held-out messages with the trained model. Reported:
-intent F1 (weighted) per language (zh = the message contains a CJK character, else en) and
-overall, plus the accuracy of the curated-answer choice on ask_policy messages. A message
-routed to nlu_fallback counts as a wrong intent (that is what the customer would get); the F1
-of the classifier's own top intent, before the fallback, is reported beside it.
---epochs-scale multiplies DIET / ResponseSelector epochs of both pipelines; below ~0.5 the
-bot pipeline (40 epochs) is undertrained and falls back on most messages.
+training API and evaluated by parsing the held-out messages with the trained model. Reported
+per language (zh = the message contains a CJK character, else en) and overall:
+- intent F1 (weighted) of the intent the NLU settles on: a message that FallbackClassifier
+  turns into nlu_fallback counts as a wrong intent. A policy question that the bot's retrieval
+  gate sends to clause retrieval (its curated-answer choice was unsure) counts as ask_policy:
+  it was understood and is answered from the policy text. The F1 with those gated messages
+  counted wrong, and the F1 of the classifier's own top intent, are reported beside it;
+- on ask_policy messages: the share that gets the right curated answer, the share that gets
+  another topic's answer, and the share sent to clause retrieval instead.
+--epochs-scale multiplies the epochs of every trained classifier of both pipelines; below ~0.5 the
+bot pipeline is undertrained. `--pipelines bot` re-runs one pipeline and keeps the other's
+results from an earlier run into the same --out, if that run used the same folds.
 Results go to results/nlu_cv/ (JSON + a Markdown table).
 """
 
@@ -34,7 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = {"bot": ROOT / "bot" / "config.yml", "baseline": ROOT / "bot" / "baseline_config.yml"}
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 SEED = 20231
-EPOCH_COMPONENTS = ("DIETClassifier", "ResponseSelector")
 
 log = logging.getLogger("evaluate_nlu")
 
@@ -47,8 +51,8 @@ def scaled_config(path: Path, scale: float, workdir: Path) -> Path:
     """The config with classifier epochs scaled (policies are irrelevant for NLU)."""
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     for component in config.get("pipeline") or []:
-        if component.get("name") in EPOCH_COMPONENTS:
-            component["epochs"] = max(1, round(int(component.get("epochs", 100)) * scale))
+        if "epochs" in component:
+            component["epochs"] = max(1, round(int(component["epochs"]) * scale))
     config.pop("policies", None)
     target = workdir / f"{path.stem}.yml"
     target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
@@ -75,12 +79,12 @@ async def evaluate_fold(model_path: str, examples: list[Any]) -> list[dict[str, 
         parsed = await agent.parse_message(text)
         predicted_intent = (parsed.get("intent") or {}).get("name")
         # The classifier's own choice, before FallbackClassifier / the retrieval gate.
-        ranking = [r.get("name") for r in parsed.get("intent_ranking") or []]
-        classifier_intent = next((n for n in ranking if n != "nlu_fallback"), predicted_intent)
+        ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+        classifier_intent = ranking[0].get("name") if ranking else predicted_intent
         selectors = parsed.get("response_selector") or {}
         # The baseline ResponseSelector has no retrieval_intent and answers under "default".
-        selector = selectors.get("ask_policy") or selectors.get("default") or {}
-        predicted_key = (selector.get("response") or {}).get("intent_response_key")
+        selector = (selectors.get("ask_policy") or selectors.get("default") or {}).get("response")
+        predicted_key = (selector or {}).get("intent_response_key")
         rows.append(
             {
                 "text": text,
@@ -88,7 +92,13 @@ async def evaluate_fold(model_path: str, examples: list[Any]) -> list[dict[str, 
                 "intent": message.get("intent"),
                 "full_intent": message.get_full_intent(),
                 "predicted_intent": predicted_intent,
+                # The intent the bot's retrieval gate overrode, if it did.
+                "gated_intent": (parsed.get("gated_intent") or {}).get("name"),
                 "classifier_intent": classifier_intent,
+                # Kept so that fallback thresholds can be swept without retraining.
+                "classifier_confidences": [r.get("confidence") for r in ranking[:2]],
+                "selected_key": predicted_key,
+                "selector_confidence": (selector or {}).get("confidence"),
                 "predicted_full_intent": predicted_key
                 if predicted_intent == "ask_policy"
                 else predicted_intent,
@@ -105,6 +115,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         summary[scope] = {
             "n": len(chosen),
             "intent_f1_weighted": f1(
+                [r["intent"] for r in chosen],
+                [str(r.get("gated_intent") or r["predicted_intent"]) for r in chosen],
+            ),
+            "intent_f1_gate_counted_wrong": f1(
                 [r["intent"] for r in chosen], [str(r["predicted_intent"]) for r in chosen]
             ),
             "intent_f1_before_fallback": f1(
@@ -112,13 +126,110 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 [str(r.get("classifier_intent")) for r in chosen],
             ),
             "ask_policy_n": len(policy),
-            "curated_answer_accuracy": (
-                sum(r["full_intent"] == r["predicted_full_intent"] for r in policy) / len(policy)
-                if policy
-                else float("nan")
+            "curated_answer_accuracy": share(
+                policy, lambda r: r["full_intent"] == r["predicted_full_intent"]
+            ),
+            "curated_answer_wrong": share(
+                policy,
+                lambda r: (
+                    r["predicted_intent"] == "ask_policy"
+                    and r["full_intent"] != r["predicted_full_intent"]
+                ),
+            ),
+            "ask_policy_to_retrieval": share(
+                policy, lambda r: r["predicted_intent"] == "nlu_fallback"
             ),
         }
     return summary
+
+
+def share(rows: list[dict[str, Any]], hit: Any) -> float:
+    return sum(1 for r in rows if hit(r)) / len(rows) if rows else float("nan")
+
+
+def earlier_results(
+    out: Path, name: str, split: set[tuple[str, int]], epochs_scale: float
+) -> dict[str, Any] | None:
+    """A pipeline's results of an earlier run into `out`, if it ran on these folds and epochs."""
+    predictions, summary = out / f"{name}_predictions.json", out / "summary.json"
+    if not (predictions.exists() and summary.exists()):
+        return None
+    rows = json.loads(predictions.read_text(encoding="utf-8"))
+    if {(r["text"], r["fold"]) for r in rows} != split:
+        log.warning("%s: earlier results in %s are of other folds; not shown", name, out)
+        return None
+    recorded = json.loads(summary.read_text(encoding="utf-8"))
+    if recorded.get("epochs_scale") != epochs_scale:
+        log.warning("%s: earlier results in %s are of other epochs; not shown", name, out)
+        return None
+    earlier = recorded.get(name) or {}
+    return {"summary": summarise(rows), "train_seconds": earlier.get("train_seconds")}
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = [
+        f"NLU cross-validation, {results['folds']} folds (same folds),"
+        f" epochs x{results['epochs_scale']}",
+        "",
+        "| pipeline | scope | n | intent F1 | gated counted wrong | before fallback |"
+        " curated answer right | wrong | ask_policy to retrieval | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in (n for n in PIPELINES if n in results):
+        for scope in ("zh", "en", "all"):
+            s = results[name]["summary"][scope]
+            lines.append(
+                f"| {name} | {scope} | {s['n']} | {s['intent_f1_weighted']:.3f} | "
+                f"{s['intent_f1_gate_counted_wrong']:.3f} | "
+                f"{s['intent_f1_before_fallback']:.3f} | {s['curated_answer_accuracy']:.3f} | "
+                f"{s['curated_answer_wrong']:.3f} | "
+                f"{s['ask_policy_to_retrieval']:.3f} | {results[name]['train_seconds']} |"
+            )
+    return "\n".join(lines)
+
+
+def cross_validate(
+    name: str,
+    args: argparse.Namespace,
+    data: Any,
+    examples: list[Any],
+    folds: list[Any],
+    workdir: Path,
+) -> tuple[list[dict[str, Any]], float]:
+    """Train and evaluate one pipeline on every fold: the held-out rows and training seconds."""
+    from rasa.model_training import train_nlu
+
+    config = scaled_config(PIPELINES[name], args.epochs_scale, workdir)
+    rows: list[dict[str, Any]] = []
+    seconds = 0.0
+    for index, (train_idx, test_idx) in enumerate(folds):
+        if args.only_folds is not None and index not in args.only_folds:
+            continue
+        fold_dir = workdir / f"{name}-{index}"
+        fold_dir.mkdir()
+        train_data = data.__class__(
+            training_examples=[examples[i] for i in train_idx],
+            entity_synonyms=data.entity_synonyms,
+            regex_features=data.regex_features,
+            lookup_tables=data.lookup_tables,
+            responses=data.responses,
+        )
+        write_nlu(train_data, fold_dir / "nlu.yml")
+        started = time.monotonic()
+        model = train_nlu(
+            str(config),
+            str(fold_dir / "nlu.yml"),
+            str(fold_dir),
+            fixed_model_name="nlu",
+            domain=args.domain,
+        )
+        seconds += time.monotonic() - started
+        if not model:
+            raise SystemExit(f"training {name} fold {index} failed")
+        fold_rows = asyncio.run(evaluate_fold(model, [examples[i] for i in test_idx]))
+        rows += [{**row, "fold": index} for row in fold_rows]
+        log.info("%s fold %d/%d done", name, index + 1, args.folds)
+    return rows, seconds
 
 
 def main() -> int:
@@ -135,10 +246,12 @@ def main() -> int:
         type=int,
         help="evaluate only these folds (0-based) of the --folds split, for partial runs",
     )
+    parser.add_argument(
+        "--report", action="store_true", help="train nothing; tabulate the results in --out"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.loading import load_data
 
     data = load_data(args.data)
@@ -150,61 +263,25 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     results: dict[str, Any] = {"folds": args.folds, "epochs_scale": args.epochs_scale}
+    run = [] if args.report else args.pipelines
     with tempfile.TemporaryDirectory(prefix="nlu-cv-") as tmp:
-        workdir = Path(tmp)
-        for name in args.pipelines:
-            config = scaled_config(PIPELINES[name], args.epochs_scale, workdir)
-            rows: list[dict[str, Any]] = []
-            seconds = 0.0
-            for index, (train_idx, test_idx) in enumerate(folds):
-                if args.only_folds is not None and index not in args.only_folds:
-                    continue
-                fold_dir = workdir / f"{name}-{index}"
-                fold_dir.mkdir()
-                train_data = data.__class__(
-                    training_examples=[examples[i] for i in train_idx],
-                    entity_synonyms=data.entity_synonyms,
-                    regex_features=data.regex_features,
-                    lookup_tables=data.lookup_tables,
-                    responses=data.responses,
-                )
-                write_nlu(train_data, fold_dir / "nlu.yml")
-                started = time.monotonic()
-                model = train_nlu(
-                    str(config),
-                    str(fold_dir / "nlu.yml"),
-                    str(fold_dir),
-                    fixed_model_name="nlu",
-                    domain=args.domain,
-                )
-                seconds += time.monotonic() - started
-                if not model:
-                    raise SystemExit(f"training {name} fold {index} failed")
-                fold_rows = asyncio.run(evaluate_fold(model, [examples[i] for i in test_idx]))
-                rows += [{**row, "fold": index} for row in fold_rows]
-                log.info("%s fold %d/%d done", name, index + 1, args.folds)
+        for name in run:
+            rows, seconds = cross_validate(name, args, data, examples, folds, Path(tmp))
             results[name] = {"summary": summarise(rows), "train_seconds": round(seconds, 1)}
             (out / f"{name}_predictions.json").write_text(
                 json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8"
             )
+    if args.only_folds is None:
+        # Read after training, so that a run of the other pipeline that ended meanwhile counts.
+        split = {(examples[i].get("text"), k) for k, (_, test) in enumerate(folds) for i in test}
+        for name in PIPELINES:
+            if name not in run and (
+                earlier := earlier_results(out, name, split, args.epochs_scale)
+            ):
+                results[name] = earlier
 
     (out / "summary.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    lines = [
-        f"NLU cross-validation, {args.folds} folds (same folds), epochs x{args.epochs_scale}",
-        "",
-        "| pipeline | scope | n | intent F1 (weighted) | F1 before fallback | curated-answer acc."
-        " | train s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in args.pipelines:
-        for scope in ("zh", "en", "all"):
-            s = results[name]["summary"][scope]
-            lines.append(
-                f"| {name} | {scope} | {s['n']} | {s['intent_f1_weighted']:.3f} | "
-                f"{s['intent_f1_before_fallback']:.3f} | "
-                f"{s['curated_answer_accuracy']:.3f} | {results[name]['train_seconds']} |"
-            )
-    table = "\n".join(lines)
+    table = markdown_table(results)
     (out / "summary.md").write_text(table + "\n", encoding="utf-8")
     print(table)
     return 0

@@ -3,7 +3,9 @@
 FallbackClassifier only looks at the intent confidence. A message can be confidently
 `ask_policy` while the ResponseSelector cannot tell which curated answer fits; answering the
 neighbouring topic would state policy the customer did not ask about, so such messages take
-the same path as low-confidence intents: retrieval over the policy text.
+the same path as low-confidence intents: retrieval over the policy text. The intent it
+overrode is kept in the parse data under `gated_intent`, so that logs and the NLU evaluation
+can tell a gated policy question from a message the classifier did not understand.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 RESPONSE_SELECTOR = "response_selector"
+GATED_INTENT = "gated_intent"
 
 
 @DefaultV1Recipe.register(
@@ -55,6 +58,7 @@ class RetrievalConfidenceGate(GraphComponent):
             selected = (message.get(RESPONSE_SELECTOR) or {}).get(self._intent) or {}
             confidence = (selected.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY)
             if confidence is not None and confidence < self._threshold:
+                message.set(GATED_INTENT, intent, add_to_output=True)
                 message.data[INTENT] = {
                     INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
                     PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY, 0.0),

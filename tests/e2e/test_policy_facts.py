@@ -133,7 +133,7 @@ def test_brand_is_asked_once_then_the_pending_question_is_answered(stack: Stack)
     ("question", "brand", "hotline"),
     [
         ("宝马政策里有没有写充电桩？", "bmw", "400-800-6666"),
-        ("Does the MINI policy mention Tencent?", "mini", "400-800-6699"),
+        ("Does the MINI policy mention parking fees?", "mini", "400-800-6699"),
     ],
 )
 def test_uncovered_question_quotes_the_policy_or_gives_the_hotline(
