@@ -28,6 +28,7 @@ import logging
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def share(rows: list[dict[str, Any]], hit: Any) -> float:
+def share(rows: list[dict[str, Any]], hit: Callable[[dict[str, Any]], bool]) -> float:
     return sum(1 for r in rows if hit(r)) / len(rows) if rows else float("nan")
 
 
