@@ -153,5 +153,5 @@ class ConversationContextExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        # Training examples carry no entity annotations and DIET does not learn entities.
+        # Training examples carry no entity annotations and no classifier learns entities.
         return training_data
