@@ -119,7 +119,8 @@ def test_held_out_questions_get_the_curated_answers(stack: Stack) -> None:
 
 def test_brand_is_asked_once_then_the_pending_question_is_answered(stack: Stack) -> None:
     sender = f"facts-ask-brand-{uuid.uuid4().hex[:8]}"
-    (slug, _, _, question, _, _) = next(c for c in CASES if c[2] == "zh")
+    # A question the selector is sure of: this tests the brand flow, the facts test the NLU.
+    (slug, _, _, question, _, _) = next(c for c in CASES if c[0] == "cookies" and c[2] == "zh")
     first = stack.say(sender, question)
     assert any(r.get("buttons") for r in first), f"no brand buttons for {slug}: {first}"
     second = stack.say(sender, "MINI")
