@@ -46,8 +46,16 @@ class Settings(BaseSettings):
     codes_per_hour: int = 3
     proof_ttl_seconds: int = 600
     app_session_ttl_seconds: int = 3600
-    password_max_failures: int = 5
-    password_lock_seconds: int = 1800
+    password_max_failures: int = 5  # wrong passwords per number per lock window
+    password_lock_seconds: int = 1800  # the lock window, and how long the number stays locked
+    sms_max_failures: int = 5  # wrong SMS codes per number per window, across challenges
+    sms_lock_seconds: int = 3600
+    # Starting verifications (429 + Retry-After past these; 0 turns a limit off). Counted in
+    # the database so that every API worker sees the same counts.
+    start_window_seconds: int = 600
+    starts_per_address: int = 120  # per client address (X-Client-Address from the bot, else peer)
+    starts_per_channel: int = 1000  # per channel (chat, ivr)
+    starts_global: int = 2000  # every start together: bounds SMS cost and bombing
     # Downstream deletion notices
     notice_max_attempts: int = 5
     idempotency_stale_seconds: int = 120

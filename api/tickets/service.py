@@ -11,8 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from stdnum.cn import ric
@@ -20,6 +18,7 @@ from stdnum.cn import ric
 from api.audit import service as audit
 from api.audit.service import canonical
 from api.consent import service as consent
+from api.core.database import upsert
 from api.core.errors import ApiError, dotted, validation_details
 from api.core.policy import Policy
 from api.core.security import SubjectProof
@@ -97,9 +96,8 @@ def next_reference(session: Session, year: int) -> str:
     )
     value = session.execute(bump).scalar_one_or_none()
     if value is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(
-            insert(TicketSequence).values(year=year, last_value=0).on_conflict_do_nothing()
+            upsert(session, TicketSequence).values(year=year, last_value=0).on_conflict_do_nothing()
         )
         value = session.execute(bump).scalar_one()
     return f"PR-{year}-{value:06d}"

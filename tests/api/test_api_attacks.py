@@ -1,0 +1,141 @@
+"""Attacks with real parallelism against a running uvicorn, on SQLite and PostgreSQL.
+
+Guessing: parallel wrong phone passwords or SMS codes for one number never get more than the
+allowed number of guesses checked, across challenges. Starting verifications is limited per
+client address, per channel and overall, and every worker agrees on the counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from api_helpers import BOT, MOBILES, PASSWORDS, live_server
+from conftest import make_settings
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+
+UNKNOWN = "13512345670"
+
+
+def _start(http: httpx.Client, method: str, mobile: str, **extra: Any) -> httpx.Response:
+    channel = "ivr" if method == "phone_password" else "chat"
+    return http.post(
+        "/v1/verifications",
+        headers=BOT | extra.pop("headers", {}),
+        json={"method": method, "mobile": mobile, "channel": channel},
+    )
+
+
+def _parallel_checks(base: str, ids: list[str], code: str) -> list[httpx.Response]:
+    def check(vid: str) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=120) as c:
+            return c.post(f"/v1/verifications/{vid}/check", headers=BOT, json={"code": code})
+
+    with ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        return list(pool.map(check, ids))
+
+
+def _statuses(responses: list[httpx.Response]) -> Counter[str]:
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    return Counter(r.json()["status"] for r in responses)
+
+
+def test_parallel_wrong_passwords_never_exceed_the_limit(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path))
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+        ids = [_start(http, "phone_password", MOBILES["C-0003"]).json()["id"] for _ in range(32)]
+        statuses = _statuses(_parallel_checks(base, ids, "000000"))
+        # Four answered invalid, the fifth wrong guess locked the number, the rest were refused
+        # unchecked.
+        assert statuses == Counter({"invalid": 4, "locked": 28})
+        right = _start(http, "phone_password", MOBILES["C-0003"]).json()["id"]
+        after = http.post(
+            f"/v1/verifications/{right}/check", headers=BOT, json={"code": PASSWORDS["C-0003"]}
+        ).json()
+        assert after["status"] == "locked" and after["proof"] is None
+    with app.state.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT method, failures FROM guess_locks")).all()
+    assert rows == [("phone_password", 5)]
+
+
+@pytest.mark.parametrize("mobile", [MOBILES["C-0001"], UNKNOWN], ids=["registered", "unknown"])
+def test_sms_guesses_are_counted_across_challenges(
+    db_url: str, tmp_path: Path, mobile: str
+) -> None:
+    app = create_app(make_settings(db_url, tmp_path, codes_per_hour=20))
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+        ids = [_start(http, "sms_code", mobile).json()["id"] for _ in range(12)]
+        # One wrong guess per fresh challenge: the number still gets five in all.
+        statuses = _statuses(_parallel_checks(base, ids, "0000000"))
+        assert statuses == Counter({"invalid": 4, "locked": 8})
+        fresh = _start(http, "sms_code", mobile).json()["id"]
+        if mobile != UNKNOWN:
+            body = http.get("/v1/dev/outbox").json()["items"][0]["body"]
+            code = re.findall(r"\d{6}", body)[0]
+        else:
+            code = "123456"
+        after = http.post(f"/v1/verifications/{fresh}/check", headers=BOT, json={"code": code})
+        assert after.json()["status"] == "locked" and after.json()["proof"] is None
+
+
+def test_starts_limited_per_client_address(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path, starts_per_address=5))
+    with TestClient(app) as client:
+        numbers = [f"1351234{i:04d}" for i in range(20)]
+        codes = [_start(client, "sms_code", n).status_code for n in numbers]  # type: ignore[arg-type]
+        assert codes == [201] * 5 + [429] * 15
+        refused = _start(client, "sms_code", numbers[0])  # type: ignore[arg-type]
+        assert refused.json()["error"]["code"] == "too_many_verifications"
+        assert 0 < int(refused.headers["Retry-After"]) <= 600
+        # Another customer's address (as the bot reports it) is not affected.
+        other = _start(
+            client,  # type: ignore[arg-type]
+            "sms_code",
+            numbers[1],
+            headers={"X-Client-Address": "203.0.113.7"},
+        )
+        assert other.status_code == 201
+
+
+def test_starts_limited_per_channel(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path, starts_per_channel=3))
+    with TestClient(app) as client:
+        chat = [
+            _start(
+                client,  # type: ignore[arg-type]
+                "sms_code",
+                f"1351234{i:04d}",
+                headers={"X-Client-Address": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(5)
+        ]
+        assert chat == [201] * 3 + [429] * 2
+        ivr = _start(client, "phone_password", MOBILES["C-0002"])  # type: ignore[arg-type]
+        assert ivr.status_code == 201
+
+
+def test_parallel_starts_respect_the_global_ceiling(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path, starts_global=6))
+
+    def start(i: int) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=120) as c:
+            return _start(
+                c,
+                "sms_code",
+                f"1351234{i:04d}",
+                headers={"X-Client-Address": f"198.51.100.{i}"},
+            )
+
+    with live_server(app) as base, ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(start, range(16)))
+    codes = Counter(r.status_code for r in responses)
+    assert codes == Counter({201: 6, 429: 10}), [r.text for r in responses]
+    assert all("Retry-After" in r.headers for r in responses if r.status_code == 429)
