@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     starts_global: int = 2000  # every start together: bounds SMS cost and bombing
     # Downstream deletion notices
     notice_max_attempts: int = 5
-    idempotency_stale_seconds: int = 120
+    # How long a retry waits for the first request with its Idempotency-Key before 409.
+    idempotency_wait_seconds: float = 5.0
 
     @property
     def staff_token_list(self) -> list[str]:

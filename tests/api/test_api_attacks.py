@@ -1,5 +1,8 @@
 """Attacks with real parallelism against a running uvicorn, on SQLite and PostgreSQL.
 
+Idempotency: a first request stalled mid-creation, long past any window, and a retry with the
+same key and a fresh proof make exactly one ticket.
+
 Guessing: parallel wrong phone passwords or SMS codes for one number never get more than the
 allowed number of guesses checked, across challenges. Starting verifications is limited per
 client address, per channel and overall, and every worker agrees on the counts.
@@ -8,19 +11,24 @@ client address, per channel and overall, and every worker agrees on the counts.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from api_helpers import BOT, MOBILES, PASSWORDS, live_server
-from conftest import make_settings
+from api_helpers import BOT, MOBILES, PASSWORDS, live_server, password_proof
+from conftest import DEFAULT_NOW, make_settings
 from fastapi.testclient import TestClient
 
+from api.core.clock import FixedClock
 from api.main import create_app
+from api.tickets import due
 
 UNKNOWN = "13512345670"
 
@@ -139,3 +147,47 @@ def test_parallel_starts_respect_the_global_ceiling(db_url: str, tmp_path: Path)
     codes = Counter(r.status_code for r in responses)
     assert codes == Counter({201: 6, 429: 10}), [r.text for r in responses]
     assert all("Retry-After" in r.headers for r in responses if r.status_code == 429)
+
+
+def test_stalled_first_request_and_retry_make_one_ticket(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FixedClock(DEFAULT_NOW)
+    app = create_app(make_settings(db_url, tmp_path, idempotency_wait_seconds=1), clock=clock)
+    stalled, release = threading.Event(), threading.Event()
+    real_due_at = due.due_at
+
+    def slow_due_at(*args: Any) -> Any:
+        # The first creation stalls inside its transaction, after claiming the key.
+        if not stalled.is_set():
+            stalled.set()
+            release.wait(60)
+        return real_due_at(*args)
+
+    monkeypatch.setattr(due, "due_at", slow_due_at)
+    body = {"type": "complaint", "channel": "ivr", "language": "zh", "details": {"summary": "x"}}
+
+    def create(proof: str) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=120) as c:
+            headers = BOT | {"X-Subject-Proof": proof, "Idempotency-Key": "stalled-key"}
+            return c.post("/v1/tickets", headers=headers, json=body)
+
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+        first_proof, fresh_proof = password_proof(http, "C-0001"), password_proof(http, "C-0001")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = pool.submit(create, first_proof)
+            assert stalled.wait(30)
+            clock.at += timedelta(minutes=5)  # far past the old 120 s take-over window
+            retry = pool.submit(create, fresh_proof)
+            time.sleep(2)
+            release.set()
+            first_r, retry_r = first.result(), retry.result()
+        assert first_r.status_code == 201, first_r.text
+        reference = first_r.json()["reference"]
+        # PostgreSQL answers 409 while the owner holds the key; SQLite makes the retry wait.
+        if retry_r.status_code == 409:
+            assert retry_r.json()["error"]["code"] == "idempotency_in_flight"
+            retry_r = create(fresh_proof)
+        assert retry_r.status_code == 200 and retry_r.json()["reference"] == reference
+    with app.state.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM tickets")).scalar() == 1
