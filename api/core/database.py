@@ -77,8 +77,9 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, audit_key: str) -> sessionmaker[Session]:
+    # The audit key rides along in Session.info: every audit append keys its entry with it.
+    return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key})
 
 
 def get_session(request: Request) -> Iterator[Session]:

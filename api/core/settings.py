@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 log = logging.getLogger("api.settings")
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper")
+SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper", "audit_key")
 MIN_SECRET_LEN = 24
 
 
@@ -34,10 +35,16 @@ class Settings(BaseSettings):
     staff_tokens: str = ""  # comma-separated bearer tokens
     proof_secret: str = ""  # signs subject proofs and app-session tokens
     lookup_pepper: str = ""  # keys the mobile lookup hash and the SMS code hashes
+    audit_key: str = ""  # keys the audit chain and signs its checkpoints; never in the database
+    # Append-only file of signed audit checkpoints; by default next to a SQLite database file,
+    # else var/audit-anchors.jsonl. Keep it where the database's users cannot write.
+    audit_anchor_file: Path | None = None
+    audit_checkpoint_seconds: int = 60  # how often the chain head is anchored (0: only at start)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.env"
     backup_retention_days: int = 30
     policy_file: Path = ROOT / "data" / "policy" / "rights.yml"
     demo_customers_file: Path = ROOT / "data" / "demo" / "customers.yml"
+    max_body_bytes: int = 64 * 1024  # larger request bodies are refused with 413 unread
     run_migrations: bool = True
     load_demo_data: bool = True
     # Verification limits
@@ -64,6 +71,15 @@ class Settings(BaseSettings):
     @property
     def staff_token_list(self) -> list[str]:
         return [t.strip() for t in self.staff_tokens.split(",") if t.strip()]
+
+    @property
+    def anchor_path(self) -> Path:
+        if self.audit_anchor_file is not None:
+            return self.audit_anchor_file
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(f"{url.database}.audit-anchors.jsonl")
+        return ROOT / "var" / "audit-anchors.jsonl"
 
     @property
     def is_dev(self) -> bool:

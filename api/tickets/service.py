@@ -46,6 +46,17 @@ def _mask_id_numbers(value: str) -> str:
     return _RIC_RE.sub(repl, value)
 
 
+def _require_assurance(assurance: str, action: str, ticket_type: str) -> None:
+    if not rules.subject_may(assurance, action, ticket_type):
+        raise ApiError(
+            403,
+            "insufficient_assurance",
+            f"{action} of {ticket_type} needs verification by "
+            f"{rules.ASSURANCE_FLOOR[ticket_type]} or stronger",
+            "header.X-Subject-Proof",
+        )
+
+
 def validate_details(
     policy: Policy, brand: str, ticket_type: str, details: dict[str, Any]
 ) -> dict[str, Any]:
@@ -193,13 +204,7 @@ def create_ticket(
             "Idempotency-Key is at most 200 characters",
             "header.Idempotency-Key",
         )
-    if not rules.assurance_suffices(proof.assurance, body.type):
-        raise ApiError(
-            403,
-            "insufficient_assurance",
-            f"{body.type} needs verification by {rules.ASSURANCE_FLOOR[body.type]} or stronger",
-            "header.X-Subject-Proof",
-        )
+    _require_assurance(proof.assurance, "file", body.type)
     details = validate_details(policy, proof.brand, body.type, body.details)
 
     digest = request_hash(proof, body)
@@ -448,10 +453,14 @@ def transition(
     refusal_ground: str | None,
     now: datetime,
     customer_id: str | None = None,
+    assurance: str | None = None,
 ) -> Ticket:
     ticket = _locked_ticket(s, reference)
     if customer_id is not None and ticket.customer_id != customer_id:
         raise ApiError(404, "ticket_not_found", "no such ticket", "path.reference")
+    if customer_id is not None:
+        # The customer's own actions need the same verification as filing the ticket type.
+        _require_assurance(assurance or "", "withdraw", ticket.type)
     if version is not None and version != ticket.version:
         raise ApiError(
             409,

@@ -191,3 +191,158 @@ def test_stalled_first_request_and_retry_make_one_ticket(
         assert retry_r.status_code == 200 and retry_r.json()["reference"] == reference
     with app.state.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM tickets")).scalar() == 1
+
+
+# ---------------------------------------------------------------- the audit trail
+
+
+def _staff_headers(app: Any) -> dict[str, str]:
+    return {"Authorization": "Bearer " + app.state.settings.staff_token_list[0]}
+
+
+def test_verify_stays_valid_under_concurrent_writes(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path))
+    body = {"type": "complaint", "channel": "ivr", "language": "zh", "details": {"summary": "x"}}
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+        proofs = [password_proof(http, f"C-000{1 + i % 4}") for i in range(24)]
+        done = threading.Event()
+
+        def file(i: int) -> int:
+            with httpx.Client(base_url=base, timeout=120) as c:
+                headers = BOT | {"X-Subject-Proof": proofs[i], "Idempotency-Key": f"w-{i}"}
+                return c.post("/v1/tickets", headers=headers, json=body).status_code
+
+        def poll() -> list[bool]:
+            seen: list[bool] = []
+            with httpx.Client(base_url=base, timeout=120) as c:
+                while not done.is_set() or not seen:
+                    seen.append(
+                        c.get("/v1/audit/verify", headers=_staff_headers(app)).json()["valid"]
+                    )
+            return seen
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            pollers = [pool.submit(poll) for _ in range(2)]
+            codes = list(pool.map(file, range(24)))
+            done.set()
+            answers = [v for p in pollers for v in p.result()]
+        assert codes == [201] * 24
+        assert answers and all(answers), f"{answers.count(False)} of {len(answers)} said invalid"
+        final = http.get("/v1/audit/verify", headers=_staff_headers(app)).json()
+        assert final["valid"] is True
+
+
+def _tamper(app: Any, statements: list[tuple[str, dict[str, Any]]]) -> None:
+    """What a database owner can do: bypass the append-only triggers and edit the rows."""
+    with app.state.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER audit_no_update"))
+            conn.execute(sa.text("DROP TRIGGER audit_no_delete"))
+        for sql, params in statements:
+            conn.execute(sa.text(sql), params)
+
+
+def _recomputed_chain(
+    app: Any, change: dict[int, str], keyed: bool
+) -> list[tuple[str, dict[str, Any]]]:
+    """Statements that rewrite entries' data and recompute every hash (without the key)."""
+    from api.audit.models import GENESIS_HASH, AuditEntry
+    from api.audit.service import entry_hash
+
+    with app.state.session_factory() as s:
+        entries = list(s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars())
+        s.expunge_all()
+    prev, out = GENESIS_HASH, []
+    for e in entries:
+        e.data = change.get(e.id, e.data)
+        e.prev_hash = prev
+        e.hash = entry_hash(None, e)  # the attacker has no audit key: plain SHA-256
+        prev = e.hash
+        out.append(
+            (
+                "UPDATE audit_entries SET data = :d, prev_hash = :p, hash = :h, keyed = :k "
+                "WHERE id = :i",
+                {"d": e.data, "p": e.prev_hash, "h": e.hash, "k": keyed, "i": e.id},
+            )
+        )
+    out.append(
+        (
+            "UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1",
+            {"i": entries[-1].id, "h": prev},
+        )
+    )
+    return out
+
+
+def _ticket_trail(client: TestClient) -> None:
+    from api_helpers import new_ticket
+
+    for _ in range(3):
+        new_ticket(client)
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["keyed-flag-kept", "marked-unkeyed"])
+def test_rewrite_with_recomputed_hashes_is_detected(
+    db_url: str, tmp_path: Path, keyed: bool
+) -> None:
+    app = create_app(make_settings(db_url, tmp_path))
+    with TestClient(app) as client:
+        _ticket_trail(client)
+        assert client.get("/v1/audit/verify", headers=_staff_headers(app)).json()["valid"]
+        with app.state.engine.connect() as conn:
+            target = conn.execute(
+                sa.text("SELECT min(id) FROM audit_entries WHERE action = 'ticket.created'")
+            ).scalar_one()
+        _tamper(app, _recomputed_chain(app, {target: '{"type":"complaint"}'}, keyed))
+        body = client.get("/v1/audit/verify", headers=_staff_headers(app)).json()
+    assert body["valid"] is False
+    assert body["first_broken_id"] is not None and body["first_broken_id"] <= target + 20
+
+
+def test_recomputation_without_changes_but_unkeyed_is_detected(db_url: str, tmp_path: Path) -> None:
+    # Even a faithful copy recomputed without the key fails: only the key holder can chain.
+    app = create_app(make_settings(db_url, tmp_path, audit_checkpoint_seconds=0))
+    with TestClient(app) as client:
+        _ticket_trail(client)
+        settings = app.state.settings
+        settings.anchor_path.unlink()  # no checkpoint to lean on
+        _tamper(app, _recomputed_chain(app, {}, keyed=True))
+        body = client.get("/v1/audit/verify", headers=_staff_headers(app)).json()
+    assert body["valid"] is False and body["first_broken_id"] is not None
+
+
+def test_truncation_of_the_newest_entries_is_detected(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path))
+    with TestClient(app) as client:
+        _ticket_trail(client)
+        assert client.get("/v1/audit/verify", headers=_staff_headers(app)).json()["valid"]
+        with app.state.engine.connect() as conn:
+            ids = conn.execute(sa.text("SELECT id, hash FROM audit_entries ORDER BY id")).all()
+        keep_id, keep_hash = ids[-6]
+        _tamper(
+            app,
+            [
+                ("DELETE FROM audit_entries WHERE id > :i", {"i": keep_id}),
+                (
+                    "UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1",
+                    {"i": keep_id, "h": keep_hash},
+                ),
+            ],
+        )
+        body = client.get("/v1/audit/verify", headers=_staff_headers(app)).json()
+    # The chain that is left is consistent; only the checkpoint shows what is missing.
+    assert body == {"valid": False, "entries": len(ids) - 5, "first_broken_id": keep_id + 1}
+
+
+def test_forged_checkpoint_is_detected(db_url: str, tmp_path: Path) -> None:
+    app = create_app(make_settings(db_url, tmp_path))
+    with TestClient(app) as client:
+        _ticket_trail(client)
+        path = app.state.settings.anchor_path
+        lines = path.read_text().splitlines()
+        assert lines, "the start wrote a checkpoint"
+        with path.open("a") as f:
+            f.write('{"id":1,"hash":"' + "f" * 64 + '","at":"x","sig":"00"}\n')
+        assert client.get("/v1/audit/verify", headers=_staff_headers(app)).json()["valid"] is False
