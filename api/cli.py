@@ -11,6 +11,7 @@ from api.core.database import make_engine, make_session_factory
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
 from api.notifications.service import dispatch_due_notices
+from api.tickets.due import use_calendar_dir
 from api.tickets.service import recompute_provisional
 
 
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         upgrade_head(settings.database_url)
         print("migrated to head")
         return
+    use_calendar_dir(settings.calendar_dir)
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine, settings.audit_key)
     now = SystemClock().now()

@@ -16,6 +16,7 @@ from api.audit import service as audit
 from api.audit.router import router as audit_router
 from api.consent.router import router as consent_router
 from api.console.router import router as console_router
+from api.core import ratelimit
 from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.errors import error_responses, install_error_handlers
@@ -27,6 +28,7 @@ from api.core.settings import Settings, resolve_secrets
 from api.dev.router import router as dev_router
 from api.notifications.service import dispatch_due_notices
 from api.subjects.service import load_demo_customers
+from api.tickets.due import use_calendar_dir
 from api.tickets.router import router as tickets_router
 from api.tickets.service import recompute_provisional
 from api.verification.router import router as verification_router
@@ -50,6 +52,8 @@ def startup(app: FastAPI) -> None:
             load_demo_customers(s, settings.demo_customers_file, settings.lookup_pepper, now)
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
+        ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
+        s.commit()
     audit.checkpoint(app.state.session_factory, settings.anchor_path, now)
 
 
@@ -97,6 +101,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(app.state.engine, settings.audit_key)
     app.state.policy = load_policy(settings.policy_file)
+    use_calendar_dir(settings.calendar_dir)  # validated here: a bad file stops the start
     install_error_handlers(app)
     # Outermost: refuses oversized bodies before anything reads them.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

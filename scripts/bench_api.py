@@ -84,6 +84,7 @@ def server(url: str, tmp: Path) -> Iterator[tuple[str, Settings]]:
         RIGHTS_PROOF_SECRET=secrets.token_urlsafe(24),
         RIGHTS_LOOKUP_PEPPER=secrets.token_urlsafe(24),
         RIGHTS_DEV_SECRETS_FILE=str(tmp / "secrets.env"),
+        RIGHTS_AUDIT_ANCHOR_FILE=str(tmp / "audit-anchors.jsonl"),
     )
     settings = Settings(
         env="dev",

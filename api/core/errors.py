@@ -181,8 +181,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Declared on routes so that the OpenAPI document describes the error answers.
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    # 400 (NUL guard) and 422 (validation) can answer any request.
+    # 400 (NUL guard), 413 (body size limit) and 422 (validation) can answer any request.
     return {
         s: {"model": ErrorBody, "description": _HTTP_CODES.get(s, "error")}
-        for s in sorted({400, 422, *statuses})
+        for s in sorted({400, 413, 422, *statuses})
     }

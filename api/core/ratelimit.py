@@ -56,12 +56,24 @@ def enforce(session: Session, limits: list[Limit], now: datetime, seconds: int) 
     one limit is not counted against the later ones.
     """
     start = window_start(now, seconds)
-    session.execute(delete(RateCounter).where(RateCounter.window_start < start))
     for limit in limits:
-        if limit.limit > 0 and hit(session, limit.bucket, now, seconds) > limit.limit:
+        if limit.limit <= 0:
+            continue
+        count = hit(session, limit.bucket, now, seconds)
+        if count > limit.limit:
             session.commit()
             retry = int((start + timedelta(seconds=seconds) - now).total_seconds()) + 1
             raise ApiError(
                 429, limit.code, limit.message, None, headers={"Retry-After": str(max(retry, 1))}
             )
+        if count == 1 and limit is limits[-1]:
+            # The first request of a window (for the widest limit) clears the past windows:
+            # once per window, so parallel requests do not contend for the old rows.
+            purge(session, start)
     session.commit()
+
+
+def purge(session: Session, before: datetime) -> int:
+    """Delete counters of windows that started before `before`."""
+    result = session.execute(delete(RateCounter).where(RateCounter.window_start < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

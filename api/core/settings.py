@@ -7,6 +7,7 @@ without real secrets.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from pathlib import Path
@@ -37,13 +38,15 @@ class Settings(BaseSettings):
     lookup_pepper: str = ""  # keys the mobile lookup hash and the SMS code hashes
     audit_key: str = ""  # keys the audit chain and signs its checkpoints; never in the database
     # Append-only file of signed audit checkpoints; by default next to a SQLite database file,
-    # else var/audit-anchors.jsonl. Keep it where the database's users cannot write.
+    # else var/audit-anchors-<hash of the URL>.jsonl. Keep it where database users cannot write.
     audit_anchor_file: Path | None = None
     audit_checkpoint_seconds: int = 60  # how often the chain head is anchored (0: only at start)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.env"
     backup_retention_days: int = 30
     policy_file: Path = ROOT / "data" / "policy" / "rights.yml"
     demo_customers_file: Path = ROOT / "data" / "demo" / "customers.yml"
+    # Holiday schedules for years chinesecalendar does not know yet (data/calendar/README.md)
+    calendar_dir: Path = ROOT / "data" / "calendar"
     max_body_bytes: int = 64 * 1024  # larger request bodies are refused with 413 unread
     run_migrations: bool = True
     load_demo_data: bool = True
@@ -79,7 +82,10 @@ class Settings(BaseSettings):
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(f"{url.database}.audit-anchors.jsonl")
-        return ROOT / "var" / "audit-anchors.jsonl"
+        # One file per database (host, name, schema options), never shared by two chains.
+        where = url.set(password=None).render_as_string(hide_password=False)
+        digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+        return ROOT / "var" / f"audit-anchors-{digest}.jsonl"
 
     @property
     def is_dev(self) -> bool:

@@ -130,6 +130,18 @@ def test_starts_limited_per_channel(db_url: str, tmp_path: Path) -> None:
         assert ivr.status_code == 201
 
 
+def test_past_windows_are_purged(db_url: str, tmp_path: Path) -> None:
+    clock = FixedClock(DEFAULT_NOW)
+    app = create_app(make_settings(db_url, tmp_path), clock=clock)
+    with TestClient(app) as client:
+        assert _start(client, "sms_code", MOBILES["C-0001"]).status_code == 201  # type: ignore[arg-type]
+        clock.at += timedelta(seconds=app.state.settings.start_window_seconds)
+        assert _start(client, "sms_code", MOBILES["C-0002"]).status_code == 201  # type: ignore[arg-type]
+    with app.state.engine.connect() as conn:
+        windows = conn.execute(sa.text("SELECT DISTINCT window_start FROM rate_counters")).all()
+    assert len(windows) == 1
+
+
 def test_parallel_starts_respect_the_global_ceiling(db_url: str, tmp_path: Path) -> None:
     app = create_app(make_settings(db_url, tmp_path, starts_global=6))
 
