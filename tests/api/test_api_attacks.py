@@ -42,13 +42,15 @@ def _start(http: httpx.Client, method: str, mobile: str, **extra: Any) -> httpx.
     )
 
 
-def _parallel_checks(base: str, ids: list[str], code: str) -> list[httpx.Response]:
-    def check(vid: str) -> httpx.Response:
-        with httpx.Client(base_url=base, timeout=120) as c:
-            return c.post(f"/v1/verifications/{vid}/check", headers=BOT, json={"code": code})
+def _parallel_checks(bases: list[str], ids: list[str], code: str) -> list[httpx.Response]:
+    """One guess per challenge, all at once, spread over the given API workers."""
+
+    def check(i: int) -> httpx.Response:
+        with httpx.Client(base_url=bases[i % len(bases)], timeout=120) as c:
+            return c.post(f"/v1/verifications/{ids[i]}/check", headers=BOT, json={"code": code})
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
-        return list(pool.map(check, ids))
+        return list(pool.map(check, range(len(ids))))
 
 
 def _statuses(responses: list[httpx.Response]) -> Counter[str]:
@@ -57,10 +59,16 @@ def _statuses(responses: list[httpx.Response]) -> Counter[str]:
 
 
 def test_parallel_wrong_passwords_never_exceed_the_limit(db_url: str, tmp_path: Path) -> None:
+    # Two API workers on one database, as behind a load balancer.
     app = create_app(make_settings(db_url, tmp_path))
-    with live_server(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+    other = create_app(make_settings(db_url, tmp_path))
+    with (
+        live_server(app) as base,
+        live_server(other) as base2,
+        httpx.Client(base_url=base, timeout=120) as http,
+    ):
         ids = [_start(http, "phone_password", MOBILES["C-0003"]).json()["id"] for _ in range(32)]
-        statuses = _statuses(_parallel_checks(base, ids, "000000"))
+        statuses = _statuses(_parallel_checks([base, base2], ids, "000000"))
         # Four answered invalid, the fifth wrong guess locked the number, the rest were refused
         # unchecked.
         assert statuses == Counter({"invalid": 4, "locked": 28})
@@ -82,7 +90,7 @@ def test_sms_guesses_are_counted_across_challenges(
     with live_server(app) as base, httpx.Client(base_url=base, timeout=120) as http:
         ids = [_start(http, "sms_code", mobile).json()["id"] for _ in range(12)]
         # One wrong guess per fresh challenge: the number still gets five in all.
-        statuses = _statuses(_parallel_checks(base, ids, "0000000"))
+        statuses = _statuses(_parallel_checks([base], ids, "0000000"))
         assert statuses == Counter({"invalid": 4, "locked": 8})
         fresh = _start(http, "sms_code", mobile).json()["id"]
         if mobile != UNKNOWN:
@@ -143,10 +151,11 @@ def test_past_windows_are_purged(db_url: str, tmp_path: Path) -> None:
 
 
 def test_parallel_starts_respect_the_global_ceiling(db_url: str, tmp_path: Path) -> None:
-    app = create_app(make_settings(db_url, tmp_path, starts_global=6))
+    # Two API workers share the counts through the database.
+    apps = [create_app(make_settings(db_url, tmp_path, starts_global=6)) for _ in range(2)]
 
     def start(i: int) -> httpx.Response:
-        with httpx.Client(base_url=base, timeout=120) as c:
+        with httpx.Client(base_url=bases[i % 2], timeout=120) as c:
             return _start(
                 c,
                 "sms_code",
@@ -154,8 +163,10 @@ def test_parallel_starts_respect_the_global_ceiling(db_url: str, tmp_path: Path)
                 headers={"X-Client-Address": f"198.51.100.{i}"},
             )
 
-    with live_server(app) as base, ThreadPoolExecutor(max_workers=16) as pool:
-        responses = list(pool.map(start, range(16)))
+    with live_server(apps[0]) as first, live_server(apps[1]) as second:
+        bases = [first, second]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            responses = list(pool.map(start, range(16)))
     codes = Counter(r.status_code for r in responses)
     assert codes == Counter({201: 6, 429: 10}), [r.text for r in responses]
     assert all("Retry-After" in r.headers for r in responses if r.status_code == 429)
