@@ -1,28 +1,52 @@
-"""Operations: `python -m api.cli migrate | recompute-due | dispatch-notices`."""
+"""Operations: `python -m api.cli migrate | recompute-due | dispatch-notices | audit-checkpoint
+| verify-audit`."""
 
 from __future__ import annotations
 
 import argparse
 
+from api.audit import service as audit
 from api.core.clock import SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
 from api.notifications.service import dispatch_due_notices
+from api.tickets.due import use_calendar_dir
 from api.tickets.service import recompute_provisional
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="api.cli")
-    parser.add_argument("command", choices=["migrate", "recompute-due", "dispatch-notices"])
+    parser.add_argument(
+        "command",
+        choices=[
+            "migrate",
+            "recompute-due",
+            "dispatch-notices",
+            "audit-checkpoint",
+            "verify-audit",
+        ],
+    )
     args = parser.parse_args(argv)
     settings = resolve_secrets(Settings())
     if args.command == "migrate":
         upgrade_head(settings.database_url)
         print("migrated to head")
         return
-    factory = make_session_factory(make_engine(settings.database_url))
+    use_calendar_dir(settings.calendar_dir)
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine, settings.audit_key)
     now = SystemClock().now()
+    if args.command == "audit-checkpoint":
+        point = audit.checkpoint(factory, settings.anchor_path, now)
+        print(f"anchored entry {point.entry_id}" if point else "nothing new to anchor")
+        return
+    if args.command == "verify-audit":
+        valid, entries, broken = audit.verify_chain(
+            engine, settings.audit_key, settings.anchor_path
+        )
+        print(f"valid={valid} entries={entries} first_broken_id={broken}")
+        raise SystemExit(0 if valid else 1)
     with factory() as s:
         if args.command == "recompute-due":
             print(f"{recompute_provisional(s, now)} provisional due dates recomputed")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from api.audit import service as audit
 from api.audit.router import router as audit_router
 from api.consent.router import router as consent_router
 from api.console.router import router as console_router
+from api.core import ratelimit
 from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.errors import error_responses, install_error_handlers
+from api.core.limits import BodySizeLimit
 from api.core.migrate import upgrade_head
 from api.core.policy import load_policy
 from api.core.security import install_log_masking
@@ -22,6 +28,7 @@ from api.core.settings import Settings, resolve_secrets
 from api.dev.router import router as dev_router
 from api.notifications.service import dispatch_due_notices
 from api.subjects.service import load_demo_customers
+from api.tickets.due import use_calendar_dir
 from api.tickets.router import router as tickets_router
 from api.tickets.service import recompute_provisional
 from api.verification.router import router as verification_router
@@ -45,6 +52,25 @@ def startup(app: FastAPI) -> None:
             load_demo_customers(s, settings.demo_customers_file, settings.lookup_pepper, now)
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
+        ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
+        s.commit()
+    audit.checkpoint(app.state.session_factory, settings.anchor_path, now)
+
+
+async def checkpoint_loop(app: FastAPI, every: int) -> None:
+    """Anchors the audit chain head outside the database at intervals."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(
+                audit.checkpoint,
+                app.state.session_factory,
+                settings.anchor_path,
+                app.state.clock.now(),
+            )
+        except Exception:  # keep anchoring on the next round; the error is logged
+            log.exception("audit checkpoint failed")
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -54,7 +80,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         startup(app)
+        every = app.state.settings.audit_checkpoint_seconds
+        task = asyncio.create_task(checkpoint_loop(app, every)) if every > 0 else None
         yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -67,9 +99,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.engine = make_engine(settings.database_url)
-    app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.session_factory = make_session_factory(app.state.engine, settings.audit_key)
     app.state.policy = load_policy(settings.policy_file)
+    use_calendar_dir(settings.calendar_dir)  # validated here: a bad file stops the start
     install_error_handlers(app)
+    # Outermost: refuses oversized bodies before anything reads them.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     for router in (
         verification_router,

@@ -2,6 +2,7 @@
 
 from api.audit import models as audit_models
 from api.consent import models as consent_models
+from api.core import ratelimit as ratelimit_models
 from api.core.database import Base
 from api.notifications import models as notification_models
 from api.subjects import models as subject_models
@@ -13,6 +14,7 @@ __all__ = [
     "audit_models",
     "consent_models",
     "notification_models",
+    "ratelimit_models",
     "subject_models",
     "ticket_models",
     "verification_models",

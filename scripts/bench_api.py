@@ -73,7 +73,10 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, tmp: Path) -> Iterator[tuple[str, Settings]]:
+def server(
+    url: str, tmp: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Settings]]:
+    """A real uvicorn in its own process on a free port; yields its URL and its secrets."""
     env = dict(
         os.environ,
         PYTHONPATH=str(ROOT),
@@ -84,11 +87,14 @@ def server(url: str, tmp: Path) -> Iterator[tuple[str, Settings]]:
         RIGHTS_PROOF_SECRET=secrets.token_urlsafe(24),
         RIGHTS_LOOKUP_PEPPER=secrets.token_urlsafe(24),
         RIGHTS_DEV_SECRETS_FILE=str(tmp / "secrets.env"),
+        RIGHTS_AUDIT_ANCHOR_FILE=str(tmp / "audit-anchors.jsonl"),
+        **(extra_env or {}),
     )
     settings = Settings(
         env="dev",
         database_url=url,
         bot_api_key=env["RIGHTS_BOT_API_KEY"],
+        staff_tokens=env["RIGHTS_STAFF_TOKENS"],
         proof_secret=env["RIGHTS_PROOF_SECRET"],
     )
     port = free_port()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core.database import Base, UTCDateTime
@@ -24,6 +24,8 @@ class AuditEntry(Base):
     data: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 with the audit key (False only for entries written before keying began).
+    keyed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
 
 class AuditHead(Base):

@@ -2,22 +2,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Depends, Request
 
 from api.audit import service
 from api.audit.schemas import AuditVerifyOut
-from api.core.database import get_session
 from api.core.errors import error_responses
-from api.core.security import require_staff
+from api.core.security import get_settings, require_staff
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("/verify", response_model=AuditVerifyOut, responses=error_responses(401))
-def verify(
-    _staff: Annotated[str, Depends(require_staff)],
-    session: Annotated[Session, Depends(get_session)],
-) -> AuditVerifyOut:
-    valid, entries, broken = service.verify_chain(session)
+def verify(request: Request, _staff: Annotated[str, Depends(require_staff)]) -> AuditVerifyOut:
+    """Recomputes the keyed chain in one snapshot and checks it against the anchor file."""
+    settings = get_settings(request)
+    valid, entries, broken = service.verify_chain(
+        request.app.state.engine, settings.audit_key, settings.anchor_path
+    )
+    if valid:  # an intact chain is a good moment to anchor its head
+        service.checkpoint(
+            request.app.state.session_factory, settings.anchor_path, request.app.state.clock.now()
+        )
     return AuditVerifyOut(valid=valid, entries=entries, first_broken_id=broken)

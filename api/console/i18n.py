@@ -105,6 +105,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "no_details": {"zh": "（无）", "en": "(none)"},
     "created_at": {"zh": "创建时间", "en": "Created"},
     "due_at": {"zh": "到期时间", "en": "Due"},
+    "calendar_heading": {"zh": "节假日安排", "en": "Holiday calendar"},
+    "calendar_known": {"zh": "已知年份：{years}", "en": "Years known: {years}"},
+    "calendar_source_library": {"zh": "chinesecalendar 库", "en": "chinesecalendar library"},
+    "calendar_unknown": {
+        "zh": "{year} 年起未知：到期日按周一至周五计算，标为暂定。",
+        "en": "From {year} unknown: due dates count Monday to Friday and are provisional.",
+    },
+    "calendar_provisional": {
+        "zh": "到期日暂定的未结工单：{count}",
+        "en": "Open tickets with a provisional due date: {count}",
+    },
     "due_provisional_note": {
         "zh": "暂定：该年度节假日安排尚未公布，公布后将重新计算。",
         "en": "Provisional: the holiday calendar of that year is not yet "

@@ -269,6 +269,7 @@ def queue_page(request: Request, db: SessionDep) -> Response:
             "statuses": rules.STATUSES,
             "types": rules.TICKET_TYPES,
             "brands": service.BRANDS,
+            "calendar": service.calendar_summary(db),
         },
         session=session,
     )

@@ -22,7 +22,7 @@ from api.core.settings import Settings
 from api.notifications.service import dispatch_due_notices
 from api.subjects.models import Customer, Vehicle
 from api.subjects.service import masked as masked_mobile
-from api.tickets import rules
+from api.tickets import due, rules
 from api.tickets import service as tickets
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
@@ -440,3 +440,31 @@ def move(
         with factory() as other:
             dispatch_due_notices(other, now, settings.notice_max_attempts)
     return ticket
+
+
+# ---------------------------------------------------------------- holiday calendar
+
+
+@dataclass(frozen=True)
+class CalendarSummary:
+    known: list[tuple[str, str]]  # ("2004–2026", source) with consecutive years of one source
+    first_unknown: int
+    provisional: list[Ticket]  # open tickets whose due date is still provisional
+
+
+def calendar_summary(s: Session) -> CalendarSummary:
+    """Which years the due-date calendar knows, from where, and what is still provisional."""
+    spans: list[list[Any]] = []
+    for year, source in due.known_years().items():
+        if spans and spans[-1][2] == source and spans[-1][1] == year - 1:
+            spans[-1][1] = year
+        else:
+            spans.append([year, year, source])
+    known = [(f"{a}" if a == b else f"{a}–{b}", src) for a, b, src in spans]
+    last = max(due.known_years(), default=0)
+    stmt = (
+        select(Ticket)
+        .where(Ticket.due_at_provisional.is_(True), Ticket.status.notin_(rules.FINAL_STATUSES))
+        .order_by(Ticket.due_at)
+    )
+    return CalendarSummary(known, last + 1, list(s.execute(stmt).scalars()))

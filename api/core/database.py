@@ -9,6 +9,10 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import DateTime, Engine, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -62,8 +66,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def upsert(session: Session, table: Any) -> PgInsert | SqliteInsert:
+    """INSERT with ON CONFLICT support for the session's database (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def make_session_factory(engine: Engine, audit_key: str) -> sessionmaker[Session]:
+    # The audit key rides along in Session.info: every audit append keys its entry with it.
+    return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key})
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -92,6 +93,30 @@ _HTTP_CODES = {
 }
 
 
+# A JSON escape for NUL: \u0000 preceded by an even number of backslashes. The text of a
+# literal backslash followed by u0000 (written \\u0000 in JSON) is no NUL and is accepted.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _form_nul(request: Request, body: bytes) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return content_type.startswith("application/x-www-form-urlencoded") and b"%00" in body
+
+
+def json_error_message(body: bytes, error: dict[str, Any]) -> str:
+    """Where a JSON body stops parsing, in words: line, column and character."""
+    loc = error.get("loc", ())
+    position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    reason = str((error.get("ctx") or {}).get("error") or "it cannot be parsed")
+    message = "the body is not valid JSON: " + reason[:1].lower() + reason[1:]
+    if position is None:
+        return message
+    before = body.decode("utf-8", errors="replace")[:position]
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    return f"{message} at line {line}, column {column} (character {position + 1})"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
@@ -100,9 +125,17 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         first = errors[0] if errors else {}
+        if first.get("type") == "json_invalid":
+            return error_response(
+                422,
+                "invalid_json",
+                json_error_message(await req.body(), first),
+                "body",
+                validation_details(errors),
+            )
         field = dotted(first.get("loc", ())) or None
         return error_response(
             422,
@@ -134,7 +167,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if request.method in ("POST", "PUT", "PATCH"):
             body = await request.body()
-            if b"\x00" in body or b"\\u0000" in body:
+            if b"\x00" in body or _JSON_NUL.search(body) or _form_nul(request, body):
                 return error_response(
                     400, "nul_character", "NUL characters are not accepted", "body"
                 )
@@ -148,8 +181,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Declared on routes so that the OpenAPI document describes the error answers.
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    # 400 (NUL guard) and 422 (validation) can answer any request.
+    # 400 (NUL guard), 413 (body size limit) and 422 (validation) can answer any request.
     return {
         s: {"model": ErrorBody, "description": _HTTP_CODES.get(s, "error")}
-        for s in sorted({400, 422, *statuses})
+        for s in sorted({400, 413, 422, *statuses})
     }

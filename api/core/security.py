@@ -111,6 +111,11 @@ def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.proof_secret, salt=salt)
 
 
+# What a subject proof is for: the customer's own requests at this API. Checked on every read,
+# so a token signed for anything else (another audience or purpose) is refused.
+PROOF_AUDIENCE = "rights-api/subject"
+
+
 def sign_proof(
     settings: Settings, customer_id: str, brand: str, assurance: str, now: datetime
 ) -> tuple[str, datetime]:
@@ -120,6 +125,7 @@ def sign_proof(
         "cid": customer_id,
         "brand": brand,
         "asr": assurance,
+        "aud": PROOF_AUDIENCE,
         "exp": exp,
     }
     return _serializer(settings, "subject-proof").dumps(payload), datetime.fromtimestamp(
@@ -130,6 +136,8 @@ def sign_proof(
 def read_proof(settings: Settings, token: str, now: datetime) -> SubjectProof:
     try:
         data = _serializer(settings, "subject-proof").loads(token)
+        if data["aud"] != PROOF_AUDIENCE:
+            raise ValueError("proof issued for another audience")
         proof = SubjectProof(
             jti=str(data["jti"]),
             customer_id=str(data["cid"]),
@@ -137,7 +145,8 @@ def read_proof(settings: Settings, token: str, now: datetime) -> SubjectProof:
             assurance=str(data["asr"]),
             expires_at=datetime.fromtimestamp(int(data["exp"]), timezone.utc),
         )
-    except (BadSignature, KeyError, TypeError, ValueError) as exc:
+    # An absurd exp overflows datetime (OverflowError, OSError): still only a bad proof.
+    except (BadSignature, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise ApiError(
             401, "invalid_proof", "the subject proof is not valid", "header.X-Subject-Proof"
         ) from exc
@@ -160,7 +169,7 @@ def read_app_session(settings: Settings, token: str, now: datetime) -> str | Non
         if int(data["exp"]) <= now.timestamp():
             return None
         return str(data["cid"])
-    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError):
+    except (BadSignature, SignatureExpired, KeyError, TypeError, ValueError, OverflowError):
         return None
 
 

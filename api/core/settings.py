@@ -7,17 +7,19 @@ without real secrets.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 log = logging.getLogger("api.settings")
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper")
+SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper", "audit_key")
 MIN_SECRET_LEN = 24
 
 
@@ -34,10 +36,18 @@ class Settings(BaseSettings):
     staff_tokens: str = ""  # comma-separated bearer tokens
     proof_secret: str = ""  # signs subject proofs and app-session tokens
     lookup_pepper: str = ""  # keys the mobile lookup hash and the SMS code hashes
+    audit_key: str = ""  # keys the audit chain and signs its checkpoints; never in the database
+    # Append-only file of signed audit checkpoints; by default next to a SQLite database file,
+    # else var/audit-anchors-<hash of the URL>.jsonl. Keep it where database users cannot write.
+    audit_anchor_file: Path | None = None
+    audit_checkpoint_seconds: int = 60  # how often the chain head is anchored (0: only at start)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.env"
     backup_retention_days: int = 30
     policy_file: Path = ROOT / "data" / "policy" / "rights.yml"
     demo_customers_file: Path = ROOT / "data" / "demo" / "customers.yml"
+    # Holiday schedules for years chinesecalendar does not know yet (data/calendar/README.md)
+    calendar_dir: Path = ROOT / "data" / "calendar"
+    max_body_bytes: int = 64 * 1024  # larger request bodies are refused with 413 unread
     run_migrations: bool = True
     load_demo_data: bool = True
     # Verification limits
@@ -46,15 +56,36 @@ class Settings(BaseSettings):
     codes_per_hour: int = 3
     proof_ttl_seconds: int = 600
     app_session_ttl_seconds: int = 3600
-    password_max_failures: int = 5
-    password_lock_seconds: int = 1800
+    password_max_failures: int = 5  # wrong passwords per number per lock window
+    password_lock_seconds: int = 1800  # the lock window, and how long the number stays locked
+    sms_max_failures: int = 5  # wrong SMS codes per number per window, across challenges
+    sms_lock_seconds: int = 3600
+    # Starting verifications (429 + Retry-After past these; 0 turns a limit off). Counted in
+    # the database so that every API worker sees the same counts.
+    start_window_seconds: int = 600
+    starts_per_address: int = 120  # per client address (X-Client-Address from the bot, else peer)
+    starts_per_channel: int = 1000  # per channel (chat, ivr)
+    starts_global: int = 2000  # every start together: bounds SMS cost and bombing
     # Downstream deletion notices
     notice_max_attempts: int = 5
-    idempotency_stale_seconds: int = 120
+    # How long a retry waits for the first request with its Idempotency-Key before 409.
+    idempotency_wait_seconds: float = 5.0
 
     @property
     def staff_token_list(self) -> list[str]:
         return [t.strip() for t in self.staff_tokens.split(",") if t.strip()]
+
+    @property
+    def anchor_path(self) -> Path:
+        if self.audit_anchor_file is not None:
+            return self.audit_anchor_file
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(f"{url.database}.audit-anchors.jsonl")
+        # One file per database (host, name, schema options), never shared by two chains.
+        where = url.set(password=None).render_as_string(hide_password=False)
+        digest = hashlib.sha256(where.encode()).hexdigest()[:12]
+        return ROOT / "var" / f"audit-anchors-{digest}.jsonl"
 
     @property
     def is_dev(self) -> bool:

@@ -200,7 +200,7 @@ def transition(
 @router.post(
     "/v1/tickets/{reference}/withdraw",
     response_model=TicketOut,
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 def withdraw(
     reference: Reference,
@@ -224,6 +224,7 @@ def withdraw(
         refusal_ground=None,
         now=request.app.state.clock.now(),
         customer_id=proof.customer_id,
+        assurance=proof.assurance,
     )
     return TicketOut.of(ticket)
 

@@ -10,7 +10,9 @@ Assurance floors (weakest verification that may file a ticket of the type), stro
 sms_code == phone_password > app_session. An app session stands in only for unsubscribing
 from marketing (the design's "low-risk request"); everything else reads or changes personal
 data or the account, so it needs the SMS code (chat) or the phone password (IVR).
-Reading status (GET tickets) accepts any valid proof.
+Reading status (GET tickets) accepts any valid proof. Every other action of the customer on a
+ticket (filing it, withdrawing it) needs the floor of the ticket's type: an app session cannot
+withdraw a deletion request filed with the SMS code.
 """
 
 from __future__ import annotations
@@ -68,3 +70,11 @@ def allowed(actor: str, from_status: str, to_status: str) -> bool:
 
 def assurance_suffices(assurance: str, ticket_type: str) -> bool:
     return ASSURANCE_RANK.get(assurance, 0) >= ASSURANCE_RANK[ASSURANCE_FLOOR[ticket_type]]
+
+
+SUBJECT_READ = "read"
+
+
+def subject_may(assurance: str, action: str, ticket_type: str) -> bool:
+    """Whether a proof of this assurance lets the customer do `action` on a ticket of the type."""
+    return action == SUBJECT_READ or assurance_suffices(assurance, ticket_type)

@@ -10,16 +10,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from stdnum.cn import ric
 
 from api.audit import service as audit
 from api.audit.service import canonical
 from api.consent import service as consent
+from api.core.database import is_postgres, upsert
 from api.core.errors import ApiError, dotted, validation_details
 from api.core.policy import Policy
 from api.core.security import SubjectProof
@@ -45,6 +44,17 @@ def _mask_id_numbers(value: str) -> str:
         return s[:3] + "*" * 11 + s[-4:] if ric.is_valid(s) else s
 
     return _RIC_RE.sub(repl, value)
+
+
+def _require_assurance(assurance: str, action: str, ticket_type: str) -> None:
+    if not rules.subject_may(assurance, action, ticket_type):
+        raise ApiError(
+            403,
+            "insufficient_assurance",
+            f"{action} of {ticket_type} needs verification by "
+            f"{rules.ASSURANCE_FLOOR[ticket_type]} or stronger",
+            "header.X-Subject-Proof",
+        )
 
 
 def validate_details(
@@ -97,9 +107,8 @@ def next_reference(session: Session, year: int) -> str:
     )
     value = session.execute(bump).scalar_one_or_none()
     if value is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(
-            insert(TicketSequence).values(year=year, last_value=0).on_conflict_do_nothing()
+            upsert(session, TicketSequence).values(year=year, last_value=0).on_conflict_do_nothing()
         )
         value = session.execute(bump).scalar_one()
     return f"PR-{year}-{value:06d}"
@@ -119,17 +128,45 @@ def request_hash(proof: SubjectProof, body: TicketCreate) -> str:
     return hashlib.sha256(canonical(data).encode()).hexdigest()
 
 
-def _claim_key(
-    factory: sessionmaker[Session], key: str, digest: str, now: datetime, stale_seconds: int
-) -> int | None:
-    """Commit the key before the work. Returns the finished ticket id of a replay, else None."""
+def _lock_wait(s: Session, seconds: float | None) -> None:
+    """PostgreSQL: how long to wait for a lock held by another transaction (None: default)."""
+    if is_postgres(s):
+        value = "DEFAULT" if seconds is None else f"'{int(seconds * 1000)}ms'"
+        s.execute(text(f"SET LOCAL lock_timeout = {value}"))
+
+
+def _claim_key(s: Session, key: str, digest: str, now: datetime, wait_seconds: float) -> None:
+    """Insert the key in the ticket's own transaction: it is committed with the ticket or not
+    at all, so a request that dies leaves nothing behind and no claim ever goes stale.
+
+    A concurrent request with the same key waits on the unique index until the owner commits
+    (then replays its ticket) or rolls back (then proceeds); past `wait_seconds` it answers
+    409 `idempotency_in_flight`, however slow the owner is. SQLite serialises whole write
+    transactions instead (BEGIN IMMEDIATE), so there the second request simply waits.
+    """
+    _lock_wait(s, wait_seconds)
+    try:
+        s.add(IdempotencyKey(key=key, request_hash=digest, state="in_flight", created_at=now))
+        s.flush()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise _in_flight() from exc
+        raise
+    _lock_wait(s, None)
+
+
+def _in_flight() -> ApiError:
+    return ApiError(
+        409,
+        "idempotency_in_flight",
+        "a request with this Idempotency-Key is still being processed",
+        "header.Idempotency-Key",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _replay(factory: sessionmaker[Session], key: str, digest: str) -> Ticket:
     with factory() as s:
-        try:
-            s.add(IdempotencyKey(key=key, request_hash=digest, state="in_flight", created_at=now))
-            s.commit()
-            return None
-        except IntegrityError:
-            s.rollback()
         row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
         if row.request_hash != digest:
             raise ApiError(
@@ -138,39 +175,9 @@ def _claim_key(
                 "this Idempotency-Key was used with another request",
                 "header.Idempotency-Key",
             )
-        if row.state == "done" and row.ticket_id is not None:
-            return row.ticket_id
-        if row.created_at < now - timedelta(seconds=stale_seconds):
-            # The first attempt died mid-way; take the claim over.
-            taken = s.execute(
-                update(IdempotencyKey)
-                .where(
-                    IdempotencyKey.id == row.id,
-                    IdempotencyKey.state == "in_flight",
-                    IdempotencyKey.created_at == row.created_at,
-                )
-                .values(created_at=now)
-            )
-            s.commit()
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return None
-        raise ApiError(
-            409,
-            "idempotency_in_flight",
-            "a request with this Idempotency-Key is still being processed",
-            "header.Idempotency-Key",
-            headers={"Retry-After": "1"},
-        )
-
-
-def _release_key(factory: sessionmaker[Session], key: str) -> None:
-    with factory() as s:
-        s.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.key == key, IdempotencyKey.state == "in_flight"
-            )
-        )
-        s.commit()
+        if row.ticket_id is None:  # a claim of the old scheme (migrated away); never expected
+            raise _in_flight()
+        return s.execute(select(Ticket).where(Ticket.id == row.ticket_id)).scalar_one()
 
 
 def create_ticket(
@@ -197,25 +204,13 @@ def create_ticket(
             "Idempotency-Key is at most 200 characters",
             "header.Idempotency-Key",
         )
-    if not rules.assurance_suffices(proof.assurance, body.type):
-        raise ApiError(
-            403,
-            "insufficient_assurance",
-            f"{body.type} needs verification by {rules.ASSURANCE_FLOOR[body.type]} or stronger",
-            "header.X-Subject-Proof",
-        )
+    _require_assurance(proof.assurance, "file", body.type)
     details = validate_details(policy, proof.brand, body.type, body.details)
 
     digest = request_hash(proof, body)
-    done_id = _claim_key(factory, idempotency_key, digest, now, settings.idempotency_stale_seconds)
-    if done_id is not None:
-        with factory() as s:
-            return Created(
-                ticket=s.execute(select(Ticket).where(Ticket.id == done_id)).scalar_one(),
-                replayed=True,
-            )
     try:
         with factory() as s:
+            _claim_key(s, idempotency_key, digest, now, settings.idempotency_wait_seconds)
             ticket = _create_in(s, settings, policy, proof, body, details, now)
             s.execute(
                 update(IdempotencyKey)
@@ -225,9 +220,11 @@ def create_ticket(
             s.commit()
             s.refresh(ticket)
             return Created(ticket=ticket, replayed=False)
-    except BaseException:
-        _release_key(factory, idempotency_key)
-        raise
+    except IntegrityError as exc:
+        if "idempotency" not in str(exc.orig).lower():
+            raise
+    # Another request with this key committed first: answer with its ticket.
+    return Created(ticket=_replay(factory, idempotency_key, digest), replayed=True)
 
 
 def _create_in(
@@ -456,10 +453,14 @@ def transition(
     refusal_ground: str | None,
     now: datetime,
     customer_id: str | None = None,
+    assurance: str | None = None,
 ) -> Ticket:
     ticket = _locked_ticket(s, reference)
     if customer_id is not None and ticket.customer_id != customer_id:
         raise ApiError(404, "ticket_not_found", "no such ticket", "path.reference")
+    if customer_id is not None:
+        # The customer's own actions need the same verification as filing the ticket type.
+        _require_assurance(assurance or "", "withdraw", ticket.type)
     if version is not None and version != ticket.version:
         raise ApiError(
             409,

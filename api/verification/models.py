@@ -25,13 +25,21 @@ class Challenge(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class PasswordLock(Base):
-    """Failed phone-password checks per number; locks the number for a while."""
+class GuessLock(Base):
+    """Wrong guesses per number and method (phone_password | sms_code), across challenges.
 
-    __tablename__ = "password_locks"
+    One row per number and method, created with INSERT ... ON CONFLICT DO NOTHING and then
+    locked (SELECT ... FOR UPDATE) for the whole check, so parallel checks of one number are
+    counted one after the other. Unknown numbers get rows too: the answer never tells whether
+    a number is registered.
+    """
+
+    __tablename__ = "guess_locks"
 
     mobile_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

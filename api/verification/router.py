@@ -18,6 +18,18 @@ from api.verification.schemas import (
     VerificationStart,
 )
 
+
+def client_address(request: Request) -> str:
+    """The end customer's address as the bot reports it, else the connecting peer's.
+
+    Only the bot (a valid X-API-Key) reaches these routes, so its X-Client-Address is trusted.
+    """
+    forwarded = request.headers.get("x-client-address", "").strip()[:100]
+    if forwarded:
+        return forwarded
+    return request.client.host if request.client else "unknown"
+
+
 router = APIRouter(
     prefix="/v1/verifications", tags=["verification"], dependencies=[Depends(require_bot)]
 )
@@ -39,6 +51,7 @@ def start(
         mobile=body.mobile,
         channel=body.channel,
         language=body.language,
+        client=client_address(request),
         now=request.app.state.clock.now(),
     )
 

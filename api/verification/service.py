@@ -2,6 +2,11 @@
 
 Unknown numbers get a challenge row and the same hashing work as known ones, so neither the
 answer nor its timing tells whether a number is registered; they can never verify.
+
+Wrong guesses are counted per number and method across challenges in `guess_locks`: the row
+is locked for the whole check, so at most `*_max_failures` wrong guesses are ever checked per
+number per lock window, however many run in parallel. Starting a verification is limited per
+client address, per channel and overall (`api.core.ratelimit`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from typing import cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.core import ratelimit
 from api.core.clock import as_utc
+from api.core.database import is_postgres, upsert
 from api.core.errors import ApiError
 from api.core.security import (
     DUMMY_PASSWORD_HASH,
@@ -27,13 +34,39 @@ from api.core.settings import Settings
 from api.notifications import service as outbox
 from api.subjects import service as subjects
 from api.subjects.models import Customer
-from api.verification.models import Challenge, PasswordLock
+from api.verification.models import Challenge, GuessLock
 from api.verification.schemas import Assurance, CheckOut, CheckStatus, Method, VerificationOut
 
 
 def _code_hash(settings: Settings, challenge_id: str, code: str) -> str:
     # Bound to its challenge: the same code is worthless on another challenge.
     return keyed_hash(settings.lookup_pepper, "sms-code", challenge_id, code)
+
+
+def start_limits(settings: Settings, client: str, channel: str) -> list[ratelimit.Limit]:
+    # The address is kept only as a keyed hash: counters hold no readable client data.
+    address = keyed_hash(settings.lookup_pepper, "client-address", client)[:40]
+    again = "; try again later"
+    return [
+        ratelimit.Limit(
+            f"verify-start:address:{address}",
+            settings.starts_per_address,
+            "too_many_verifications",
+            "too many verifications started from this client" + again,
+        ),
+        ratelimit.Limit(
+            f"verify-start:channel:{channel}",
+            settings.starts_per_channel,
+            "too_many_verifications",
+            f"too many verifications started on the {channel} channel" + again,
+        ),
+        ratelimit.Limit(
+            "verify-start:global",
+            settings.starts_global,
+            "too_many_verifications",
+            "too many verifications started" + again,
+        ),
+    ]
 
 
 def start(
@@ -44,15 +77,19 @@ def start(
     mobile: str,
     channel: str,
     language: str,
+    client: str,
     now: datetime,
 ) -> VerificationOut:
     e164 = subjects.normalise_mobile(mobile)
+    ratelimit.enforce(
+        session, start_limits(settings, client, channel), now, settings.start_window_seconds
+    )
     digest = subjects.mobile_hash(settings.lookup_pepper, e164)
     customer = subjects.find_by_mobile_hash(session, digest)
     challenge_id = str(uuid.uuid4())
     code_hash = None
     if method == "sms_code":
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgres(session):
             # Serialise starts per number so that parallel requests cannot overrun the limit
             # (SQLite transactions are already serialised by BEGIN IMMEDIATE).
             session.execute(select(func.pg_advisory_xact_lock(func.hashtext(digest))))
@@ -123,6 +160,28 @@ def _verified(
     )
 
 
+def _guess_lock(session: Session, mobile_hash: str, method: str, now: datetime) -> GuessLock:
+    """The number's failure row, created if missing, locked until the transaction ends."""
+    session.execute(
+        upsert(session, GuessLock)
+        .values(mobile_hash=mobile_hash, method=method, failures=0, window_started_at=now)
+        .on_conflict_do_nothing()
+    )
+    stmt = (
+        select(GuessLock)
+        .where(GuessLock.mobile_hash == mobile_hash, GuessLock.method == method)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.execute(stmt).scalar_one()
+
+
+def _lock_policy(settings: Settings, method: str) -> tuple[int, int]:
+    if method == "phone_password":
+        return settings.password_max_failures, settings.password_lock_seconds
+    return settings.sms_max_failures, settings.sms_lock_seconds
+
+
 def check(
     session: Session, settings: Settings, *, challenge_id: str, code: str, now: datetime
 ) -> CheckOut:
@@ -137,12 +196,16 @@ def check(
     if challenge.status == "locked" or left == 0:
         return CheckOut(status="locked", attempts_left=0)
 
+    max_failures, window = _lock_policy(settings, challenge.method)
+    lock = _guess_lock(session, challenge.mobile_hash, challenge.method, now)
+    if lock.locked_until is not None and lock.locked_until > now:
+        session.commit()
+        return CheckOut(status="locked", attempts_left=0)
+    if lock.locked_until is not None or lock.window_started_at + timedelta(seconds=window) <= now:
+        lock.failures, lock.locked_until, lock.window_started_at = 0, None, now
+
     customer = session.get(Customer, challenge.customer_id) if challenge.customer_id else None
-    lock = None
     if challenge.method == "phone_password":
-        lock = session.get(PasswordLock, challenge.mobile_hash)
-        if lock is not None and lock.locked_until is not None and lock.locked_until > now:
-            return CheckOut(status="locked", attempts_left=0)
         stored = customer.phone_password_hash if customer else None
         ok = verify_password(code, stored or DUMMY_PASSWORD_HASH) and stored is not None
     else:
@@ -155,27 +218,18 @@ def check(
     left = settings.code_max_attempts - challenge.attempts
     if ok and customer is not None:
         challenge.status = "verified"
-        if lock is not None:
-            lock.failures = 0
-            lock.locked_until = None
+        lock.failures, lock.window_started_at = 0, now
         session.commit()
         return _verified(settings, customer, challenge.method, now, left)
 
     status = "invalid"
-    if challenge.method == "phone_password":
-        if lock is None:
-            lock = PasswordLock(mobile_hash=challenge.mobile_hash, failures=0)
-            session.add(lock)
-        lock.failures = (lock.failures or 0) + 1
-        if lock.failures >= settings.password_max_failures:
-            lock.locked_until = now + timedelta(seconds=settings.password_lock_seconds)
-            lock.failures = 0
-            status = "locked"
+    lock.failures += 1
+    left = min(left, max_failures - lock.failures)
+    if lock.failures >= max_failures:
+        lock.locked_until = now + timedelta(seconds=window)
     if left <= 0:
-        status = "locked"
-    if status == "locked":
+        status, left = "locked", 0
         challenge.status = "locked"
-        left = 0
     session.commit()
     return CheckOut(status=cast(CheckStatus, status), attempts_left=left)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +17,12 @@ from api_helpers import (
     new_ticket,
     sms_proof,
 )
+from conftest import make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.core.clock import FixedClock
+from api.main import create_app
 from api.tickets import due
 from api.tickets import service as tickets
 
@@ -214,29 +217,28 @@ def test_missing_idempotency_key_400(client: TestClient) -> None:
     assert r.json()["error"]["field"] == "header.Idempotency-Key"
 
 
-def test_in_flight_key_409(client: TestClient, app: FastAPI, clock: FixedClock) -> None:
-    from api.tickets.models import IdempotencyKey
-
-    proof = sms_proof(client)
-    body = {"type": "complaint", "channel": "chat", "language": "zh", "details": {"summary": "x"}}
-    from api.core.security import read_proof
-    from api.tickets.schemas import TicketCreate
-
-    digest = tickets.request_hash(
-        read_proof(app.state.settings, proof, clock.now()), TicketCreate.model_validate(body)
-    )
-    with app.state.session_factory() as s:
-        s.add(
-            IdempotencyKey(
-                key="busy", request_hash=digest, state="in_flight", created_at=clock.now()
+def test_in_flight_key_409(db_url: str, tmp_path: Path, clock: FixedClock) -> None:
+    # The key is claimed inside the ticket's transaction: while another request holds it
+    # uncommitted, a retry waits a little and then answers 409; it never takes the claim over.
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises write transactions: the retry waits instead")
+    app = create_app(make_settings(db_url, tmp_path, idempotency_wait_seconds=0.5), clock=clock)
+    with TestClient(app) as client:
+        proof = sms_proof(client)
+        with app.state.engine.connect() as holder:
+            holder.execute(
+                sa.text(
+                    "INSERT INTO idempotency_keys (key, request_hash, state, created_at) "
+                    "VALUES ('busy', 'x', 'in_flight', now())"
+                )
             )
-        )
-        s.commit()
-    r = file_ticket(client, proof, "complaint", {"summary": "x"}, key="busy")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_in_flight"
-    # A claim left behind by a crashed request is taken over after a while.
-    clock.at += timedelta(minutes=5)
-    assert file_ticket(client, proof, "complaint", {"summary": "x"}, key="busy").status_code == 201
+            clock.at += timedelta(minutes=5)  # however long the owner has been at it
+            r = file_ticket(client, proof, "complaint", {"summary": "x"}, key="busy")
+            assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_in_flight"
+            assert r.headers["Retry-After"] == "1"
+            holder.rollback()  # the owner died: its claim disappears with its transaction
+        again = file_ticket(client, proof, "complaint", {"summary": "x"}, key="busy")
+        assert again.status_code == 201
 
 
 def test_failed_creation_releases_the_key(client: TestClient) -> None:
