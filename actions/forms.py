@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import rights, verification
+from actions import offers, rights, verification
 from actions.backend import RightsClient
 from actions.common import (
     channel_of,
@@ -270,9 +270,13 @@ class ActionStartRequest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        new_type = INTENT_TO_TYPE.get(latest_intent(tracker) or "") or tracker.get_slot(
-            "request_type"
-        )
+        intent = latest_intent(tracker) or ""
+        new_type = INTENT_TO_TYPE.get(intent) or tracker.get_slot("request_type")
+        if intent == "file_complaint" and offers.about_marketing(latest_text(tracker)):
+            # Marketing that goes on: offer the complaint and the unsubscribe together; the
+            # form then ends at once (flow_outcome "offered") and the customer picks.
+            events = offers.make_offer(dispatcher, offers.offers()[offers.MARKETING_COMPLAINT])
+            return [*events, SlotSet("request_type", None), SlotSet("flow_outcome", "offered")]
         if new_type not in FLOWS:
             dispatcher.utter_message(response="utter_request_error")
             return [SlotSet("request_type", None)]
@@ -283,6 +287,8 @@ class ActionStartRequest(Action):
             {
                 "flow_outcome": None,
                 "pending_filing": False,
+                offers.PENDING_SLOT: False,
+                offers.OFFERED_SLOT: None,
                 "request_counter": float(counter),
                 "requested_slot": None,
             }

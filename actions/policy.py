@@ -21,6 +21,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import offers
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +131,9 @@ class ActionAnswerPendingPolicy(Action):
             dispatcher.utter_message(response="utter_policy_unknown")
         elif topic and f"utter_{topic}" in (domain.get("responses") or {}):
             dispatcher.utter_message(response=f"utter_{topic}")
+            offer = offers.offer_for_topic(topic)
+            if offer is not None:
+                return [*_clear_pending(), *offers.make_offer(dispatcher, offer)]
         else:
             answer_from_policy_text(dispatcher, query, brand, _lang(tracker))
         return _clear_pending()

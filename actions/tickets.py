@@ -159,6 +159,9 @@ class ActionFinishRequest(Action):
         if outcome == "human":
             dispatcher.utter_message(response="utter_request_handover")
             return request_reset()
+        if outcome == "offered":
+            # The request became an offer (action_start_request made it); nothing to file.
+            return request_reset()
         if outcome == "locked":
             # The lock message was given when it happened.
             return request_reset(keep_identity=False)

@@ -11,12 +11,17 @@ per language (zh = the message contains a CJK character, else en) and overall:
   gate sends to clause retrieval (its curated-answer choice was unsure) counts as ask_policy:
   it was understood and is answered from the policy text. The F1 with those gated messages
   counted wrong, and the F1 of the classifier's own top intent, are reported beside it;
-- on ask_policy messages: the share that gets the right curated answer, the share that gets
-  another topic's answer, and the share sent to clause retrieval instead.
+- on ask_policy messages that a curated topic covers: the share that gets the right curated
+  answer, the share that gets another topic's answer, and the share sent to clause retrieval;
+- on `ask_policy/uncovered` messages (questions neither policy answers): the share sent to the
+  clause search or to out_of_scope, i.e. not given a curated answer;
+- a sweep of the topic-confidence threshold per language over the held-out predictions, from
+  which the thresholds of bot/config.yml are chosen (the held-out rows were never trained on).
 --epochs-scale multiplies the epochs of every trained classifier of both pipelines; below ~0.5 the
 bot pipeline is undertrained. `--pipelines bot` re-runs one pipeline and keeps the other's
 results from an earlier run into the same --out, if that run used the same folds.
-Results go to results/nlu_cv/ (JSON + a Markdown table).
+`--config-of bot=PATH` evaluates another config under a pipeline's name (e.g. the previous
+pipeline, for a before/after comparison). Results go to results/nlu_cv/ (JSON + Markdown).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = {"bot": ROOT / "bot" / "config.yml", "baseline": ROOT / "bot" / "baseline_config.yml"}
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 SEED = 20231
+UNCOVERED = "ask_policy/uncovered"
+SEARCH_INTENTS = ("nlu_fallback", "out_of_scope")
 
 log = logging.getLogger("evaluate_nlu")
 
@@ -112,7 +119,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for scope in ("zh", "en", "all"):
         chosen = [r for r in rows if scope == "all" or r["lang"] == scope]
-        policy = [r for r in chosen if r["intent"] == "ask_policy"]
+        policy = [
+            r for r in chosen if r["intent"] == "ask_policy" and r["full_intent"] != UNCOVERED
+        ]
+        uncovered = [r for r in chosen if r["full_intent"] == UNCOVERED]
         summary[scope] = {
             "n": len(chosen),
             "intent_f1_weighted": f1(
@@ -140,11 +150,51 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "ask_policy_to_retrieval": share(
                 policy, lambda r: r["predicted_intent"] == "nlu_fallback"
             ),
+            "uncovered_n": len(uncovered),
+            "uncovered_to_search": share(
+                uncovered, lambda r: r["predicted_intent"] in SEARCH_INTENTS
+            ),
         }
     return summary
 
 
-def share(rows: list[dict[str, Any]], hit: Callable[[dict[str, Any]], bool]) -> float:
+def gate_at(row: dict[str, Any], threshold: float) -> str:
+    """What the gate at `threshold` makes of a row: "search", "right", "wrong" or "other"."""
+    understood = row["predicted_intent"] == "ask_policy" or row.get("gated_intent") == "ask_policy"
+    if not understood:
+        return "search" if row["predicted_intent"] in SEARCH_INTENTS else "other"
+    confidence = row.get("selector_confidence")
+    if row.get("selected_key") == UNCOVERED or (confidence is not None and confidence < threshold):
+        return "search"
+    return "right" if row.get("selected_key") == row["full_intent"] else "wrong"
+
+
+def threshold_sweep(rows: list[dict[str, Any]]) -> str:
+    """Covered right / wrong and uncovered-to-search at each topic threshold, per language."""
+    lines = [
+        "| lang | threshold | covered right | covered wrong | covered to search |"
+        " uncovered to search |",
+        "|---|---|---|---|---|---|",
+    ]
+    for lang in ("zh", "en"):
+        covered = [
+            r for r in rows
+            if r["lang"] == lang and r["intent"] == "ask_policy" and r["full_intent"] != UNCOVERED
+        ]
+        uncovered = [r for r in rows if r["lang"] == lang and r["full_intent"] == UNCOVERED]
+        for step in range(0, 10):
+            t = step / 10
+            outcomes = [gate_at(r, t) for r in covered]
+            lines.append(
+                f"| {lang} | {t:.1f} | {share(outcomes, lambda o: o == 'right'):.3f} | "
+                f"{share(outcomes, lambda o: o == 'wrong'):.3f} | "
+                f"{share(outcomes, lambda o: o == 'search'):.3f} | "
+                f"{share([gate_at(r, t) for r in uncovered], lambda o: o == 'search'):.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def share(rows: list[Any], hit: Callable[[Any], bool]) -> float:
     return sum(1 for r in rows if hit(r)) / len(rows) if rows else float("nan")
 
 
@@ -173,8 +223,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         f" epochs x{results['epochs_scale']}",
         "",
         "| pipeline | scope | n | intent F1 | gated counted wrong | before fallback |"
-        " curated answer right | wrong | ask_policy to retrieval | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        " curated answer right | wrong | ask_policy to retrieval | uncovered to search |"
+        " train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in (n for n in PIPELINES if n in results):
         for scope in ("zh", "en", "all"):
@@ -184,7 +235,8 @@ def markdown_table(results: dict[str, Any]) -> str:
                 f"{s['intent_f1_gate_counted_wrong']:.3f} | "
                 f"{s['intent_f1_before_fallback']:.3f} | {s['curated_answer_accuracy']:.3f} | "
                 f"{s['curated_answer_wrong']:.3f} | "
-                f"{s['ask_policy_to_retrieval']:.3f} | {results[name]['train_seconds']} |"
+                f"{s['ask_policy_to_retrieval']:.3f} | {s.get('uncovered_to_search', 0):.3f} | "
+                f"{results[name]['train_seconds']} |"
             )
     return "\n".join(lines)
 
@@ -200,7 +252,7 @@ def cross_validate(
     """Train and evaluate one pipeline on every fold: the held-out rows and training seconds."""
     from rasa.model_training import train_nlu
 
-    config = scaled_config(PIPELINES[name], args.epochs_scale, workdir)
+    config = scaled_config(args.configs[name], args.epochs_scale, workdir)
     rows: list[dict[str, Any]] = []
     seconds = 0.0
     for index, (train_idx, test_idx) in enumerate(folds):
@@ -248,9 +300,22 @@ def main() -> int:
         help="evaluate only these folds (0-based) of the --folds split, for partial runs",
     )
     parser.add_argument(
+        "--config-of",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="evaluate the config at PATH under the pipeline name NAME",
+    )
+    parser.add_argument(
         "--report", action="store_true", help="train nothing; tabulate the results in --out"
     )
     args = parser.parse_args()
+    args.configs = dict(PIPELINES)
+    for item in args.config_of:
+        name, _, path = item.partition("=")
+        if name not in PIPELINES or not path:
+            parser.error(f"--config-of takes {'|'.join(PIPELINES)}=PATH, not {item!r}")
+        args.configs[name] = Path(path)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     from rasa.shared.nlu.training_data.loading import load_data
@@ -283,6 +348,10 @@ def main() -> int:
 
     (out / "summary.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     table = markdown_table(results)
+    for name in run:
+        rows = json.loads((out / f"{name}_predictions.json").read_text(encoding="utf-8"))
+        table += f"\n\nTopic threshold sweep, {name} (held-out predictions)\n\n"
+        table += threshold_sweep(rows)
     (out / "summary.md").write_text(table + "\n", encoding="utf-8")
     print(table)
     return 0

@@ -6,7 +6,8 @@ Rasa warns about every response that no story or rule names. Most of this domain
 are chosen by the custom actions (the form's questions, verification outcomes, ticket replies),
 so such a warning is accepted only for a response the action code names, literally
 (`response="utter_code_sent"`) or as the prefix of a composed name
-(`f"utter_confirm_{request_type}"`). A response nothing uses still fails, as does every other
+(`f"utter_confirm_{request_type}"`), or one that data/policy/offers.yml names as an offer's
+response (actions/offers.py utters it). A response nothing uses still fails, as does every other
 warning, story conflict or error, except two notices Rasa gives for any project: slot
 auto-fill's removal in 3.0, and the duplicate its importer makes itself when it adds the
 retrieval intent found in the NLU data to a domain that already lists it.
@@ -38,6 +39,10 @@ def responses_named_by_actions() -> tuple[set[str], set[str]]:
         text = path.read_text(encoding="utf-8")
         names |= set(RESPONSE_NAME.findall(text))
         prefixes |= set(RESPONSE_PREFIX.findall(text))
+    import yaml
+
+    offers = yaml.safe_load((ROOT / "data" / "policy" / "offers.yml").read_text(encoding="utf-8"))
+    names |= {str(offer["response"]) for offer in (offers.get("offers") or {}).values()}
     return names, prefixes
 
 

@@ -6,10 +6,13 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+import scipy.sparse
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 
@@ -33,7 +36,9 @@ class WeightedLogisticRegressionClassifier(LogisticRegressionClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         defaults = LogisticRegressionClassifier.get_default_config()
-        return {**defaults, "C": 1.0, "class_weight_power": 1.0}
+        # use_sparse: false reads the dense sentence features only (the n-gram counts are
+        # still there for other components).
+        return {**defaults, "C": 1.0, "class_weight_power": 1.0, "use_sparse": True}
 
     def __init__(
         self,
@@ -44,6 +49,20 @@ class WeightedLogisticRegressionClassifier(LogisticRegressionClassifier):
     ) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]))
+
+    def _create_X(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
+        if self.config.get("use_sparse", True):
+            return super()._create_X(messages)
+        rows = []
+        for message in messages:
+            dense = message.get_dense_features(attribute=TEXT)[1]
+            if dense is None:
+                raise ValueError(
+                    "use_sparse: false needs a dense sentence featurizer (e.g. "
+                    "SentenceEmbeddingFeaturizer) before the intent classifier"
+                )
+            rows.append(scipy.sparse.csr_matrix(dense.features))
+        return scipy.sparse.vstack(rows).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
         counts = Counter(

@@ -6,6 +6,11 @@ neighbouring topic would state policy the customer did not ask about, so such me
 the same path as low-confidence intents: retrieval over the policy text. The intent it
 overrode is kept in the parse data under `gated_intent`, so that logs and the NLU evaluation
 can tell a gated policy question from a message the classifier did not understand.
+
+Two things gate a choice: a confidence under the threshold of the message's language (the
+`lang` entity; the selector's confidences differ between Chinese and English, so each language
+has its own, calibrated on cross-validation folds), and a chosen key among `abstain_keys`: the
+selector's "none of these" class, trained on questions that neither policy answers.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     INTENT,
     INTENT_NAME_KEY,
     PREDICTED_CONFIDENCE_KEY,
@@ -34,11 +40,27 @@ GATED_INTENT = "gated_intent"
 class RetrievalConfidenceGate(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"retrieval_intent": "ask_policy", "threshold": 0.3}
+        return {
+            "retrieval_intent": "ask_policy",
+            "threshold": 0.3,
+            # Per-language thresholds; a language not listed uses `threshold`.
+            "thresholds": {},
+            "abstain_keys": [],
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._intent = config["retrieval_intent"]
         self._threshold = float(config["threshold"])
+        self._thresholds = {
+            str(lang): float(value) for lang, value in (config.get("thresholds") or {}).items()
+        }
+        self._abstain = {str(key) for key in config.get("abstain_keys") or []}
+
+    def threshold_for(self, message: Message) -> float:
+        for entity in message.get(ENTITIES) or []:
+            if entity.get("entity") == "lang" and entity.get("value") in self._thresholds:
+                return self._thresholds[str(entity["value"])]
+        return self._threshold
 
     @classmethod
     def create(
@@ -56,8 +78,10 @@ class RetrievalConfidenceGate(GraphComponent):
             if intent.get(INTENT_NAME_KEY) != self._intent:
                 continue
             selected = (message.get(RESPONSE_SELECTOR) or {}).get(self._intent) or {}
-            confidence = (selected.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY)
-            if confidence is not None and confidence < self._threshold:
+            response = selected.get("response") or {}
+            confidence = response.get(PREDICTED_CONFIDENCE_KEY)
+            unsure = confidence is not None and confidence < self.threshold_for(message)
+            if unsure or response.get("intent_response_key") in self._abstain:
                 message.set(GATED_INTENT, intent, add_to_output=True)
                 message.data[INTENT] = {
                     INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,

