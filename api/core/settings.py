@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from privacy.files import write_private_file
+
 log = logging.getLogger("api.settings")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,8 +99,6 @@ def resolve_secrets(settings: Settings) -> Settings:
         key = f"RIGHTS_{field.upper()}"
         updates[field] = stored.get(key) or secrets.token_urlsafe(32)
         stored[key] = updates[field]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())), encoding="utf-8")
-    path.chmod(0o600)
+    write_private_file(path, "".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
     log.warning("dev secrets generated or reused; they are in %s", path)
     return settings.model_copy(update=updates)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from stdnum.cn import ric
 
 from api.audit import service as audit
 from api.audit.service import canonical
@@ -28,24 +26,12 @@ from api.tickets import due, rules
 from api.tickets.models import IdempotencyKey, Ticket, TicketNotice, TicketSequence
 from api.tickets.schemas import DETAILS_MODELS, TicketCreate
 from api.verification.models import ProofUse
+from privacy import masking
 
 log = logging.getLogger("api.tickets")
 
 
 # ---------------------------------------------------------------- validation
-
-_RIC_RE = re.compile(r"\d{17}[\dXx]")
-
-
-def _mask_id_numbers(value: str) -> str:
-    """ID-card numbers never rest in plain text, not even inside ticket details."""
-
-    def repl(m: re.Match[str]) -> str:
-        s = m.group(0)
-        return s[:3] + "*" * 11 + s[-4:] if ric.is_valid(s) else s
-
-    return _RIC_RE.sub(repl, value)
-
 
 def validate_details(
     policy: Policy, brand: str, ticket_type: str, details: dict[str, Any]
@@ -81,7 +67,8 @@ def validate_details(
             "policy's: " + ", ".join(policy.deletion_ground_ids(brand)),
             "body.details.ground",
         )
-    return {k: _mask_id_numbers(v) if isinstance(v, str) else v for k, v in clean.items()}
+    # ID-card numbers, mobiles and typed codes never rest in plain text, not even in details.
+    return {k: masking.mask_personal(v) if isinstance(v, str) else v for k, v in clean.items()}
 
 
 # ---------------------------------------------------------------- references
