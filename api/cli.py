@@ -1,33 +1,53 @@
-"""Operations: `python -m api.cli migrate | recompute-due | dispatch-notices`."""
+"""Operations: `python -m api.cli migrate | recompute-due | dispatch-notices | purge | upkeep`.
+
+`upkeep` runs the periodic jobs together (schedule it, e.g. hourly): provisional due dates,
+due deletion notices, and the purge of what is kept only for a while (outbox records past
+RIGHTS_OUTBOX_RETENTION_DAYS, ended console sessions, old sign-in failures).
+"""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from api.console.auth import purge_console_records
 from api.core.clock import SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
-from api.notifications.service import dispatch_due_notices
+from api.notifications.gateway import gateway_for
+from api.notifications.service import dispatch_due_notices, purge_outbox
 from api.tickets.service import recompute_provisional
+
+
+def purge(s: Session, settings: Settings, now: datetime) -> str:
+    outbox = purge_outbox(s, now, settings.outbox_retention_days)
+    console = purge_console_records(s, settings, now)
+    return f"{outbox} outbox records and {console} console records purged"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="api.cli")
-    parser.add_argument("command", choices=["migrate", "recompute-due", "dispatch-notices"])
+    parser.add_argument(
+        "command", choices=["migrate", "recompute-due", "dispatch-notices", "purge", "upkeep"]
+    )
     args = parser.parse_args(argv)
     settings = resolve_secrets(Settings())
     if args.command == "migrate":
         upgrade_head(settings.database_url)
         print("migrated to head")
         return
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(make_engine(settings.database_url), gateway_for(settings))
     now = SystemClock().now()
     with factory() as s:
-        if args.command == "recompute-due":
+        if args.command in ("recompute-due", "upkeep"):
             print(f"{recompute_provisional(s, now)} provisional due dates recomputed")
-        else:
+        if args.command in ("dispatch-notices", "upkeep"):
             print(f"{dispatch_due_notices(s, now, settings.notice_max_attempts)} notices sent")
+        if args.command in ("purge", "upkeep"):
+            print(purge(s, settings, now))
 
 
 if __name__ == "__main__":

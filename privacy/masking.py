@@ -38,9 +38,11 @@ _SECRET_WORDS = (
     r"(?:verification\s+code|one[- ]time\s+code|otp|code|pin|passcode|password|passwd|pwd"
     r"|验证码|校验码|动态码|密码|口令)"
 )
-# The word, a few joining characters ("is", "是", ":"), then the digits with their separators.
+# The word, a few joining characters ("is", "是", ":"; no sentence punctuation, nothing masked),
+# then the digits with the spaces, dashes or dots between them; never a part of a masked number.
 _KEYED_AFTER_WORD = re.compile(
-    _SECRET_WORDS + r"(?P<join>[^0-9\n]{0,12}?)(?P<digits>\d(?:[\s\-.,，、]*\d)*)",
+    _SECRET_WORDS
+    + r"(?P<join>[^0-9\n*,.;!?，。；！？]{0,12}?)(?P<digits>\d(?:[ \t\-.]*\d)*)(?![\d*])",
     re.IGNORECASE,
 )
 

@@ -71,8 +71,9 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, gateway: object = None) -> sessionmaker[Session]:
+    """Sessions of one app; `gateway` (api.notifications.gateway) sends what they enqueue."""
+    return sessionmaker(engine, expire_on_commit=False, info={"gateway": gateway})
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -52,7 +52,15 @@ class Settings(BaseSettings):
     password_lock_seconds: int = 1800
     # Downstream deletion notices
     notice_max_attempts: int = 5
+    # Outbox records (masked) and dev copies are deleted after this many days (cli upkeep)
+    outbox_retention_days: int = 30
     idempotency_stale_seconds: int = 120
+    # Staff console: sign-in failures allowed per client address within the window
+    console_sign_in_max_failures: int = 5
+    console_sign_in_window_seconds: int = 900
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ("10.0.0.5,10.0.0.6" or
+    # "*"); the client address and the https scheme (Secure cookies) then come from them.
+    trusted_proxies: str = ""
 
     @property
     def staff_token_list(self) -> list[str]:
