@@ -336,6 +336,7 @@ def _apply(
     actor_id: str | None = None,
 ) -> None:
     kind = actor
+    reason = masking.mask_personal(reason) if reason else reason  # free text, as details
     if not rules.allowed(kind, ticket.status, to_status):
         raise ApiError(
             409,
@@ -476,6 +477,7 @@ def record_delay(
     s: Session, *, reference: str, reason: str, actor_id: str, now: datetime
 ) -> Ticket:
     """A delay is a notice on the ticket, never a new due date."""
+    reason = masking.mask_personal(reason)
     ticket = _locked_ticket(s, reference)
     if ticket.status in rules.FINAL_STATUSES:
         raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api_helpers import BOT, MOBILES, PASSWORDS, file_ticket, start_sms
+from api_helpers import BOT, MOBILES, PASSWORDS, STAFF, file_ticket, start_sms
 from conftest import DEFAULT_NOW, make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -225,6 +225,17 @@ def _flows(client: TestClient, codes: list[str]) -> list[str]:
     assert r.status_code == 201, r.text
     summary = r.json()["details"]["summary"]
     assert "110***********002X" in summary and "139****9000" in summary
+    # Staff free text (a transition's reason) is masked like the customer's.
+    moved = client.post(
+        f"/v1/tickets/{r.json()['reference']}/transitions",
+        headers=STAFF,
+        json={
+            "to_status": "in_progress",
+            "version": 1,
+            "reason": f"called {MOBILE_SPELLINGS[2]} about {spellings[1]}",
+        },
+    )
+    assert moved.status_code == 200, moved.text
     r = file_ticket(
         client,
         proofs[1],
