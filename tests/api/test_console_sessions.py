@@ -3,11 +3,13 @@ address, cookies are Secure whenever the console is served over HTTPS."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
-from api_helpers import STAFF_TOKEN
+from api_helpers import STAFF_TOKEN, live_server
 from conftest import make_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -127,3 +129,23 @@ def test_prod_cookies_are_always_secure(db_url: str, tmp_path: Path, clock: Fixe
     app = create_app(make_settings(db_url, tmp_path, env="prod"), clock=clock)
     with TestClient(app) as client:
         assert "secure" in _session_cookie_header(client).lower()
+
+
+def test_parallel_wrong_sign_ins_are_counted_one_by_one(db_url: str, tmp_path: Path) -> None:
+    """20 guesses at once from one address, against a real server: at most 5 are checked."""
+    app = create_app(make_settings(db_url, tmp_path))
+    with live_server(app) as base:
+
+        def guess(i: int) -> int:
+            with httpx.Client(base_url=base, timeout=60) as c:
+                page = c.get("/console/login")
+                r = c.post(
+                    "/console/login",
+                    data={"token": f"guess-{i}", "csrf_token": csrf_of(page.text)},
+                    follow_redirects=False,
+                )
+                return r.status_code
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses = list(pool.map(guess, range(20)))
+    assert statuses.count(401) == 5 and statuses.count(429) == 15, statuses
