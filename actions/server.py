@@ -34,6 +34,8 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from privacy.files import write_private_file
+
 log = logging.getLogger("actions.server")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,10 +141,9 @@ def resolve_token(
         return stored[TOKEN_ENV]
     token = secrets.token_urlsafe(32)
     stored[TOKEN_ENV] = token
-    secrets_file.parent.mkdir(parents=True, exist_ok=True)
-    # Same format and ordering as the backend writes, so either side keeps the other's keys.
-    secrets_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())), "utf-8")
-    secrets_file.chmod(0o600)
+    # Same format and ordering as the backend writes, so either side keeps the other's keys;
+    # 0600 from the first byte.
+    write_private_file(secrets_file, "".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
     log.warning("dev action server token generated; it is in %s", secrets_file)
     return token
 

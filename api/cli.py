@@ -1,18 +1,34 @@
 """Operations: `python -m api.cli migrate | recompute-due | dispatch-notices | audit-checkpoint
-| verify-audit`."""
+| verify-audit | purge | upkeep`.
+
+`upkeep` runs the periodic jobs together (schedule it, e.g. hourly): provisional due dates,
+due deletion notices, and the purge of what is kept only for a while (outbox records past
+RIGHTS_OUTBOX_RETENTION_DAYS, ended console sessions, old sign-in failures).
+"""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from api.audit import service as audit
+from api.console.auth import purge_console_records
 from api.core.clock import SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
-from api.notifications.service import dispatch_due_notices
+from api.notifications.gateway import gateway_for
+from api.notifications.service import dispatch_due_notices, purge_outbox
 from api.tickets.due import use_calendar_dir
 from api.tickets.service import recompute_provisional
+
+
+def purge(s: Session, settings: Settings, now: datetime) -> str:
+    outbox = purge_outbox(s, now, settings.outbox_retention_days)
+    console = purge_console_records(s, settings, now)
+    return f"{outbox} outbox records and {console} console records purged"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
             "dispatch-notices",
             "audit-checkpoint",
             "verify-audit",
+            "purge",
+            "upkeep",
         ],
     )
     args = parser.parse_args(argv)
@@ -35,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     use_calendar_dir(settings.calendar_dir)
     engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine, settings.audit_key)
+    factory = make_session_factory(engine, settings.audit_key, gateway_for(settings))
     now = SystemClock().now()
     if args.command == "audit-checkpoint":
         point = audit.checkpoint(factory, settings.anchor_path, now)
@@ -48,10 +66,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"valid={valid} entries={entries} first_broken_id={broken}")
         raise SystemExit(0 if valid else 1)
     with factory() as s:
-        if args.command == "recompute-due":
+        if args.command in ("recompute-due", "upkeep"):
             print(f"{recompute_provisional(s, now)} provisional due dates recomputed")
-        else:
+        if args.command in ("dispatch-notices", "upkeep"):
             print(f"{dispatch_due_notices(s, now, settings.notice_max_attempts)} notices sent")
+        if args.command in ("purge", "upkeep"):
+            print(purge(s, settings, now))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.audit import service as audit
 from api.audit.router import router as audit_router
@@ -26,7 +27,8 @@ from api.core.policy import load_policy
 from api.core.security import install_log_masking
 from api.core.settings import Settings, resolve_secrets
 from api.dev.router import router as dev_router
-from api.notifications.service import dispatch_due_notices
+from api.notifications.gateway import gateway_for
+from api.notifications.service import dispatch_due_notices, purge_outbox
 from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
 from api.tickets.router import router as tickets_router
@@ -52,6 +54,7 @@ def startup(app: FastAPI) -> None:
             load_demo_customers(s, settings.demo_customers_file, settings.lookup_pepper, now)
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
+        purge_outbox(s, now, settings.outbox_retention_days)
         ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
         s.commit()
     audit.checkpoint(app.state.session_factory, settings.anchor_path, now)
@@ -99,7 +102,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.engine = make_engine(settings.database_url)
-    app.state.session_factory = make_session_factory(app.state.engine, settings.audit_key)
+    app.state.session_factory = make_session_factory(
+        app.state.engine, settings.audit_key, gateway_for(settings)
+    )
     app.state.policy = load_policy(settings.policy_file)
     use_calendar_dir(settings.calendar_dir)  # validated here: a bad file stops the start
     install_error_handlers(app)
@@ -116,6 +121,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(router)
     if settings.is_dev:
         app.include_router(dev_router)
+    if settings.trusted_proxies.strip():
+        # Behind a proxy: the client address and the scheme (https: Secure cookies) as the
+        # trusted proxy forwards them; other senders' X-Forwarded-* headers are ignored.
+        app.add_middleware(
+            ProxyHeadersMiddleware,
+            trusted_hosts=[h.strip() for h in settings.trusted_proxies.split(",") if h.strip()],
+        )
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=error_responses())
     def healthz() -> Health:

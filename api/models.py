@@ -2,8 +2,10 @@
 
 from api.audit import models as audit_models
 from api.consent import models as consent_models
+from api.console import models as console_models
 from api.core import ratelimit as ratelimit_models
 from api.core.database import Base
+from api.dev import models as dev_models
 from api.notifications import models as notification_models
 from api.subjects import models as subject_models
 from api.tickets import models as ticket_models
@@ -13,6 +15,8 @@ __all__ = [
     "Base",
     "audit_models",
     "consent_models",
+    "console_models",
+    "dev_models",
     "notification_models",
     "ratelimit_models",
     "subject_models",

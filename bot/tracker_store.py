@@ -5,14 +5,22 @@ the actions of a turn still see what the customer typed; what rests in the datab
 next turn and `GET /conversations/{id}/tracker` read back, is redacted:
 
 - every string in the event (user text, parse_data text, entity values, slot values, bot texts
-  and buttons, metadata) goes through `bot.components.identifiers.redact`, then through a
-  regex safety net: mobiles masked as 138****8000, 18-digit ID numbers and bare 6 to 8 digit
-  runs (one-time codes, the phone password) replaced;
+  and buttons, metadata) goes through `privacy.masking` (ID-card numbers by `stdnum.cn.ric`, in
+  any spelling: spaces, dashes, full-width digits, 15 digits, a wrong check digit; mobiles found
+  by `phonenumbers.PhoneNumberMatcher`, masked as 138****8000; digits after "code", "pin",
+  "密码", "验证码" ...), then `bot.components.identifiers.redact`, then a net for bare 6 to 8
+  digit runs (one-time codes, the phone password);
+- a message the customer sends while the code or the phone password is being asked for
+  (`requested_slot` is `otp_code`) keeps none of its digits, however they are typed
+  ("2468 10", "密码是 9081 72", "２４６８１０");
 - slots and entities that hold secrets (one-time code, phone password, ID number, session
-  tokens) are replaced whatever their value looks like; mobile slots are masked.
+  tokens) are replaced whatever their value looks like; mobile slots are masked;
+- the subject proof (slot `subject_proof`) is sealed with a key that is not in the database
+  (`bot.proof_seal`) and opened again when the tracker is read back, so the next turn can use it.
 
 Events are masked, never dropped: Rasa finds the events still to write by counting the stored
-ones, and a form must still see a secret slot as filled on the next turn.
+ones, and a form must still see a secret slot as filled on the next turn. The engine hides bound
+parameters from its logs and errors, and an SQLite file is created 0600.
 
 Configured in bot/endpoints.yml (`type: bot.tracker_store.RedactingSQLTrackerStore`) with an
 SQLite file by default. `RASA_TRACKER_STORE_URL` (an SQLAlchemy URL such as
@@ -31,10 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerEventDiffEngine
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot import proof_seal
+from privacy import masking
+from privacy.files import create_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +77,8 @@ _MACHINE_VALUE = re.compile(
 )
 _SKIP_KEYS = frozenset({"event", "timestamp", "message_id", "name", "policy", "intent_name"})
 
-_MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?[0-9]{4}[ -]?([0-9]{4})(?![0-9])")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+# Slots whose question is answered with the one-time code or the phone password.
+ASKED_SECRET_SLOTS = frozenset({"otp_code"})
 # Bare 6-8 digit runs: one-time codes and the phone password. Runs glued to letters, dashes or
 # dots (VINs, ticket references like PR-2026-000123, versions) are left alone.
 _CODE = re.compile(r"(?<![0-9A-Za-z_\-./:])[0-9]{6,8}(?![0-9A-Za-z_])")
@@ -90,10 +103,11 @@ _identifier_loaded = False
 
 def mask_mobile(value: str) -> str:
     """13800138000 -> 138****8000; anything not a mobile number is redacted whole."""
-    match = _MOBILE.search(value)
-    if match and "*" not in value:
-        return f"{match.group(1)}****{match.group(2)}"
-    return value if re.fullmatch(r"1[3-9][0-9]\*{4}[0-9]{4}", value) else REDACTED
+    if re.fullmatch(r"(\+?86)?1[3-9][0-9]\*{4}[0-9]{4}", value):
+        return value
+    masked = masking.mask_mobiles(masking.ascii_digits(value))
+    found = re.search(r"(\+?86)?1[3-9][0-9]\*{4}[0-9]{4}", masked)
+    return found.group() if found and masked != value else REDACTED
 
 
 def redact_text(text: str) -> str:
@@ -102,10 +116,9 @@ def redact_text(text: str) -> str:
     if not _identifier_loaded:
         _identifier_redact = _load_identifier_redact()
         _identifier_loaded = True
+    text = masking.mask_personal(text)
     if _identifier_redact is not None:
         text = _identifier_redact(text)
-    text = _ID_NUMBER.sub("[id_number]", text)
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
     return _CODE.sub("[code]", text)
 
 
@@ -127,25 +140,43 @@ def _secret_value(
     return False, value
 
 
-def _walk(value: Any, secret_names: frozenset[str], key: str | None = None) -> Any:
+def _walk(
+    value: Any,
+    secret_names: frozenset[str],
+    key: str | None = None,
+    *,
+    asked: bool = False,
+    seal: Callable[[str], str] | None = None,
+) -> Any:
     if isinstance(value, str):
-        if key in _SKIP_KEYS or (key != "text" and _MACHINE_VALUE.fullmatch(value)):
+        if key in _SKIP_KEYS or proof_seal.is_sealed(value):
+            return value
+        if asked:
+            # Typed while a code or password was asked for: no digit of it is kept.
+            value = masking.mask_digits(value)
+        elif key != "text" and _MACHINE_VALUE.fullmatch(value):
             return value
         redacted = redact_text(value)
         return "[code]" if key == "text" and _KEYED_SECRET.fullmatch(redacted) else redacted
     if isinstance(value, list):
-        return [_walk(v, secret_names) for v in value]
+        return [_walk(v, secret_names, asked=asked, seal=seal) for v in value]
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
             hit, replacement = _secret_value(k, v, secret_names)
-            out[k] = replacement if hit else _walk(v, secret_names, k)
+            out[k] = replacement if hit else _walk(v, secret_names, k, asked=asked, seal=seal)
         # Named values: slot events {"name", "value"}, entities {"entity", "value"}.
         for name_key in ("name", "entity"):
             if name_key in out and "value" in out:
-                hit, replacement = _secret_value(
-                    out[name_key], value.get("value"), secret_names, slot=True
-                )
+                name, raw = out[name_key], value.get("value")
+                if name in proof_seal.SEALED_SLOTS and raw is not None:
+                    # The proof is sealed when a sealer is given, else never kept.
+                    if proof_seal.is_sealed(raw):
+                        out["value"] = raw
+                    else:
+                        out["value"] = seal(str(raw)) if seal is not None else REDACTED
+                    continue
+                hit, replacement = _secret_value(name, raw, secret_names, slot=True)
                 if hit:
                     out["value"] = replacement
         return out
@@ -153,12 +184,46 @@ def _walk(value: Any, secret_names: frozenset[str], key: str | None = None) -> A
 
 
 def redact_event(
-    event: dict[str, Any], secret_names: Iterable[str] = SECRET_NAMES
+    event: dict[str, Any],
+    secret_names: Iterable[str] = SECRET_NAMES,
+    *,
+    asked_secret: bool = False,
+    seal: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
-    """A redacted copy of one serialised Rasa event."""
+    """A redacted copy of one serialised Rasa event.
+
+    `asked_secret`: a user message sent while a code or password was asked for (all its
+    digits go). `seal`: how to keep the sealed slots (the subject proof); without it they are
+    redacted.
+    """
     names = frozenset(n.lower() for n in secret_names)
-    redacted: dict[str, Any] = _walk(event, names)
+    redacted: dict[str, Any] = _walk(event, names, asked=asked_secret, seal=seal)
     return redacted
+
+
+def messages_answering_a_secret(events: Iterable[Event]) -> set[int]:
+    """ids of the user messages sent while a code or phone password was being asked for."""
+    asked: set[int] = set()
+    requested: Any = None
+    for event in events:
+        if isinstance(event, SlotSet) and event.key == "requested_slot":
+            requested = event.value
+        elif isinstance(event, ActiveLoop) and event.name is None:
+            requested = None
+        elif isinstance(event, UserUttered) and requested in ASKED_SECRET_SLOTS:
+            asked.add(id(event))
+    return asked
+
+
+def _open_sealed(event: dict[str, Any]) -> dict[str, Any]:
+    """A stored event as the next turn needs it: sealed slot values opened."""
+    if event.get("event") == SlotSet.type_name and event.get("name") in proof_seal.SEALED_SLOTS:
+        value = event.get("value")
+        if isinstance(value, str) and proof_seal.is_sealed(value):
+            return {**event, "value": proof_seal.unseal(value)}
+        if value is not None:
+            return {**event, "value": None}  # a redacted proof is no proof
+    return event
 
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
@@ -205,6 +270,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             query=query,
             **kwargs,
         )
+        # Bound parameters stay out of SQLAlchemy's logs and error messages.
+        self.engine.hide_parameters = True
         logger.info(
             "redacting tracker store on %s", self.engine.url.render_as_string(hide_password=True)
         )
@@ -212,21 +279,31 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     @staticmethod
     def _sqlite_path(db: str) -> str:
         # Relative to the repository, not the working directory; SQLite will not create folders.
+        # Created 0600 before SQLite opens it (its -wal and -shm files take the same mode).
         if not db or db == ":memory:":
             return db
         path = Path(db)
         if not path.is_absolute():
             path = ROOT / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(path)
         return str(path)
+
+    def _redacted(self, event: Event, asked: set[int]) -> dict[str, Any]:
+        return redact_event(
+            event.as_dict(),
+            self.secret_names,
+            asked_secret=id(event) in asked,
+            seal=proof_seal.seal,
+        )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """As SQLTrackerStore.save, with each event redacted before it is serialised."""
         await self.stream_events(tracker)
+        asked = messages_answering_a_secret(tracker.events)
 
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
-                data = redact_event(event.as_dict(), self.secret_names)
+                data = self._redacted(event, asked)
                 parse_data = data.get("parse_data") or {}
                 intent = (parse_data.get("intent") or {}).get(INTENT_NAME_KEY)
                 session.add(
@@ -243,10 +320,27 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
         logger.debug("tracker stored (redacted)")
 
-    async def _stream_new_events(
-        self, event_broker: EventBroker, new_events: list, sender_id: str
-    ) -> None:
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Streams the new events, redacted as they are stored."""
+        if self.event_broker is None:
+            return
+        old_tracker = await self.retrieve(tracker.sender_id)
+        new_events = TrackerEventDiffEngine.event_difference(old_tracker, tracker)
+        asked = messages_answering_a_secret(tracker.events)
         for event in new_events:
-            body: dict[str, Any] = {"sender_id": sender_id}
-            body.update(redact_event(event.as_dict(), self.secret_names))
-            event_broker.publish(body)
+            body: dict[str, Any] = {"sender_id": tracker.sender_id}
+            body.update(self._redacted(event, asked))
+            self.event_broker.publish(body)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """As SQLTrackerStore._retrieve, with the sealed slots opened for the turn."""
+        with self.session_scope() as session:
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=fetch_events_from_all_sessions
+            ).all()
+            events = [_open_sealed(json.loads(row.data)) for row in rows]
+        if self.domain is None or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

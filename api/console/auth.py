@@ -1,22 +1,37 @@
-"""Console sessions: a signed cookie that names the staff member, and the CSRF token of the forms.
+"""Console sessions: a signed cookie naming a server-side session, and the CSRF token of forms.
 
-The cookie holds no secret of its own: {"actor", "fp", "csrf"} signed with itsdangerous (the
-backend's proof secret under a salt of its own, so it cannot be confused with a subject proof).
-It is HttpOnly, SameSite=Strict, limited to /console, Secure outside dev, and expires after
-SESSION_SECONDS. The staff token's fingerprint is checked against RIGHTS_STAFF_TOKENS on every
-request, so removing a token from the configuration ends its console sessions too.
+Before sign-in the cookie holds only a CSRF token ({"csrf"}, signed). Sign-in creates a row in
+`console_sessions` and the cookie names it ({"sid", "actor", "fp", "csrf"}, signed with the
+backend's proof secret under a salt of its own); every page checks that row, so sign-out (which
+ends it) kills the cookie at once, wherever it was copied to. The table keeps only a hash of the
+session id. The cookie is HttpOnly, SameSite=Strict, limited to /console, and Secure whenever
+the console is served over HTTPS (the request's scheme, set from X-Forwarded-Proto by a trusted
+proxy) and always outside dev. Sessions end after SESSION_SECONDS. The staff token's
+fingerprint is checked against RIGHTS_STAFF_TOKENS on every request, so removing a token from
+the configuration ends its console sessions too.
+
+Sign-in failures are counted per client address (a keyed hash of it): after
+RIGHTS_CONSOLE_SIGN_IN_MAX_FAILURES within RIGHTS_CONSOLE_SIGN_IN_WINDOW_SECONDS, attempts
+from that address are refused with 429 and Retry-After without the token being looked at.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
 
-from api.core.security import get_settings, token_fingerprint
+from api.console.models import SignInFailure, StaffSession
+from api.core.clock import as_utc
+from api.core.security import get_settings, keyed_hash, token_fingerprint
 from api.core.settings import Settings
 
 COOKIE = "rights_console"
@@ -30,6 +45,7 @@ class ConsoleSession:
     csrf: str
     actor: str | None = None  # "staff:<fingerprint>" as in the API's audit entries
     fp: str | None = None
+    sid: str | None = None  # names the server-side session row
 
     @property
     def signed_in(self) -> bool:
@@ -38,6 +54,10 @@ class ConsoleSession:
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.proof_secret, salt=_SALT)
+
+
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def staff_actor_for_token(settings: Settings, token: str) -> tuple[str, str] | None:
@@ -52,32 +72,77 @@ def staff_actor_for_token(settings: Settings, token: str) -> tuple[str, str] | N
     return match
 
 
-def read_session(request: Request) -> ConsoleSession | None:
+def read_session(request: Request, db: Session) -> ConsoleSession | None:
+    """The cookie's session; a signed-in one only while its row is live and its token known."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
     settings = get_settings(request)
     try:
         data = _serializer(settings).loads(raw, max_age=SESSION_SECONDS)
-        session = ConsoleSession(csrf=str(data["csrf"]), actor=data.get("actor"), fp=data.get("fp"))
+        session = ConsoleSession(
+            csrf=str(data["csrf"]), actor=data.get("actor"), fp=data.get("fp"), sid=data.get("sid")
+        )
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
     if session.signed_in:
         live = {token_fingerprint(t) for t in settings.staff_token_list}
-        if session.fp not in live:
+        if session.fp not in live or not _live(db, session, request.app.state.clock.now()):
             return ConsoleSession(csrf=session.csrf)
     return session
 
 
-def new_session(actor: str | None = None, fp: str | None = None) -> ConsoleSession:
+def _live(db: Session, session: ConsoleSession, now: datetime) -> bool:
+    if not session.sid:
+        return False
+    row = db.get(StaffSession, _sid_hash(session.sid))
+    return (
+        row is not None
+        and row.ended_at is None
+        and row.actor == session.actor
+        and as_utc(row.expires_at) > now
+    )
+
+
+def new_session() -> ConsoleSession:
     # A fresh CSRF token at every sign-in and sign-out: nothing carries across the boundary.
-    return ConsoleSession(csrf=secrets.token_urlsafe(32), actor=actor, fp=fp)
+    return ConsoleSession(csrf=secrets.token_urlsafe(32))
+
+
+def start_session(db: Session, actor: str, fp: str, now: datetime) -> ConsoleSession:
+    """A new server-side session for a signed-in staff member (the caller commits)."""
+    sid = secrets.token_urlsafe(32)
+    db.add(
+        StaffSession(
+            id_hash=_sid_hash(sid),
+            actor=actor,
+            created_at=now,
+            expires_at=now + timedelta(seconds=SESSION_SECONDS),
+        )
+    )
+    return ConsoleSession(csrf=secrets.token_urlsafe(32), actor=actor, fp=fp, sid=sid)
+
+
+def end_session(db: Session, session: ConsoleSession, now: datetime) -> None:
+    """Sign-out: the row is ended, so the cookie opens nothing any more (the caller commits)."""
+    if session.sid:
+        row = db.get(StaffSession, _sid_hash(session.sid))
+        if row is not None and row.ended_at is None:
+            row.ended_at = now
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def secure_cookies(request: Request) -> bool:
+    return is_https(request) or not get_settings(request).is_dev
 
 
 def write_session(request: Request, response: Response, session: ConsoleSession) -> None:
     settings = get_settings(request)
     value = _serializer(settings).dumps(
-        {"csrf": session.csrf, "actor": session.actor, "fp": session.fp}
+        {"csrf": session.csrf, "actor": session.actor, "fp": session.fp, "sid": session.sid}
     )
     response.set_cookie(
         COOKIE,
@@ -86,7 +151,7 @@ def write_session(request: Request, response: Response, session: ConsoleSession)
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=not settings.is_dev,
+        secure=secure_cookies(request),
     )
 
 
@@ -96,3 +161,58 @@ def csrf_ok(session: ConsoleSession | None, submitted: str) -> bool:
         and bool(submitted)
         and hmac.compare_digest(session.csrf.encode(), submitted.encode())
     )
+
+
+# ---------------------------------------------------------------- sign-in throttling
+
+
+def _address_hash(settings: Settings, request: Request) -> str:
+    # Addresses are personal data: only a keyed hash of one is stored.
+    address = request.client.host if request.client else "unknown"
+    return keyed_hash(settings.lookup_pepper, "console-address", address)
+
+
+def sign_in_wait(db: Session, settings: Settings, request: Request, now: datetime) -> int:
+    """Seconds this address must wait before trying again (0: it may try now).
+
+    On PostgreSQL the address is locked for the rest of the transaction, so parallel attempts
+    from one address are counted one after the other (SQLite serialises writes anyway).
+    """
+    digest = _address_hash(settings, request)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(func.pg_advisory_xact_lock(func.hashtext("console:" + digest))))
+    window = timedelta(seconds=settings.console_sign_in_window_seconds)
+    count, oldest = db.execute(
+        select(func.count(), func.min(SignInFailure.created_at)).where(
+            SignInFailure.address_hash == digest, SignInFailure.created_at > now - window
+        )
+    ).one()
+    if count < settings.console_sign_in_max_failures or oldest is None:
+        return 0
+    return max(1, math.ceil((as_utc(oldest) + window - now).total_seconds()))
+
+
+def record_sign_in(
+    db: Session, settings: Settings, request: Request, now: datetime, ok: bool
+) -> None:
+    """A failure is counted; a success clears the address's failures (the caller commits)."""
+    digest = _address_hash(settings, request)
+    if ok:
+        db.execute(delete(SignInFailure).where(SignInFailure.address_hash == digest))
+    else:
+        db.add(SignInFailure(address_hash=digest, created_at=now))
+
+
+def purge_console_records(db: Session, settings: Settings, now: datetime) -> int:
+    """Deletes ended or expired sessions and failures older than the window; commits."""
+    window = timedelta(seconds=settings.console_sign_in_window_seconds)
+    removed = 0
+    for stmt in (
+        delete(StaffSession).where(
+            or_(StaffSession.expires_at <= now, StaffSession.ended_at.is_not(None))
+        ),
+        delete(SignInFailure).where(SignInFailure.created_at <= now - window),
+    ):
+        removed += int(getattr(db.execute(stmt), "rowcount", 0) or 0)
+    db.commit()
+    return removed

@@ -32,6 +32,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "staff_token": {"zh": "员工令牌", "en": "Staff token"},
     "sign_in": {"zh": "登录", "en": "Sign in"},
     "sign_in_failed": {"zh": "令牌无效，请重试。", "en": "That token is not valid. Try again."},
+    "sign_in_throttled": {
+        "zh": "此地址登录失败次数过多，请在 {minutes} 分钟后再试。",
+        "en": "Too many failed sign-ins from this address. Try again in {minutes} minutes.",
+    },
     "signed_out": {"zh": "您已退出登录。", "en": "You are signed out."},
     "session_expired": {"zh": "请先登录。", "en": "Please sign in first."},
     "csrf_failed": {

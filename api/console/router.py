@@ -86,6 +86,7 @@ def _render(
     session: ConsoleSession | None,
     status: int = 200,
     write_session: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     lang, chosen = _lang(request)
     other = "en" if lang == "zh" else "zh"
@@ -101,7 +102,7 @@ def _render(
             **context,
         },
         status_code=status,
-        headers=_SECURITY_HEADERS,
+        headers={**_SECURITY_HEADERS, **(headers or {})},
     )
     if chosen:
         response.set_cookie(
@@ -111,7 +112,7 @@ def _render(
             path=auth.COOKIE_PATH,
             httponly=True,
             samesite="strict",
-            secure=not get_settings(request).is_dev,
+            secure=auth.secure_cookies(request),
         )
     if write_session and session is not None:
         auth.write_session(request, response, session)
@@ -151,10 +152,11 @@ def home() -> RedirectResponse:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
     request: Request,
+    db: SessionDep,
     next: str | None = None,
     signed_out: str | None = None,
 ) -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if session is not None and session.signed_in:
         return RedirectResponse(_safe_next(next), status_code=303)
     fresh = session is None
@@ -178,7 +180,7 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if not auth.csrf_ok(session, csrf_token):
         return _render(
             request,
@@ -188,8 +190,26 @@ def login(
             status=403,
             write_session=True,
         )
+    now = _now(request)
+    wait = auth.sign_in_wait(db, settings, request, now)
+    if wait:
+        db.rollback()
+        log.warning("console sign-in throttled")
+        return _render(
+            request,
+            "login.html",
+            {
+                "next": _safe_next(next),
+                "error_text": _t(request)("sign_in_throttled", minutes=math.ceil(wait / 60)),
+            },
+            session=session,
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
     match = auth.staff_actor_for_token(settings, token) if token else None
+    auth.record_sign_in(db, settings, request, now, ok=match is not None)
     if match is None:
+        db.commit()
         log.warning("console sign-in refused")
         return _render(
             request,
@@ -199,18 +219,17 @@ def login(
             status=401,
         )
     actor, fp = match
-    audit.append(
-        db, now=_now(request), actor=actor, action="staff.sign_in", data={"via": "console"}
-    )
+    audit.append(db, now=now, actor=actor, action="staff.sign_in", data={"via": "console"})
+    signed_in = auth.start_session(db, actor, fp, now)
     db.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    auth.write_session(request, response, auth.new_session(actor, fp))
+    auth.write_session(request, response, signed_in)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, db: SessionDep, csrf_token: Annotated[str, Form()] = "") -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if not auth.csrf_ok(session, csrf_token):
         return _render(
             request,
@@ -227,6 +246,7 @@ def logout(request: Request, db: SessionDep, csrf_token: Annotated[str, Form()] 
             action="staff.sign_out",
             data={"via": "console"},
         )
+        auth.end_session(db, session, _now(request))
         db.commit()
     response = RedirectResponse("/console/login?signed_out=1", status_code=303)
     auth.write_session(request, response, auth.new_session())
@@ -238,7 +258,7 @@ def logout(request: Request, db: SessionDep, csrf_token: Annotated[str, Form()] 
 
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, db: SessionDep) -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if session is None or session.actor is None:
         return _to_login(request)
     filters, invalid = service.parse_filters(request.query_params)
@@ -277,7 +297,7 @@ def queue_page(request: Request, db: SessionDep) -> Response:
 
 @router.get("/queue.csv")
 def queue_csv(request: Request, db: SessionDep) -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if session is None or session.actor is None:
         return _to_login(request)
     filters, _invalid = service.parse_filters(request.query_params)
@@ -347,7 +367,7 @@ def _ticket_page(
 
 @router.get("/tickets/{reference}", response_class=HTMLResponse)
 def ticket_page(reference: str, request: Request, db: SessionDep) -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if session is None or session.actor is None:
         return _to_login(request)
     if len(reference) > 20:
@@ -367,7 +387,7 @@ def ticket_move(
     refusal_ground: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    session = auth.read_session(request)
+    session = auth.read_session(request, db)
     if session is None or session.actor is None:
         return _to_login(request)
     if len(reference) > 20:

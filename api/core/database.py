@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from api.core.clock import as_utc
+from privacy.files import create_private_file
 
 
 class Base(DeclarativeBase):
@@ -40,11 +41,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str) -> Engine:
+    # Bound parameters (codes, hashes, ticket details) never appear in logs or in the text of
+    # database errors.
     if url.startswith("sqlite"):
         database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database))
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -63,7 +70,9 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def upsert(session: Session, table: Any) -> PgInsert | SqliteInsert:
@@ -77,9 +86,14 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def make_session_factory(engine: Engine, audit_key: str) -> sessionmaker[Session]:
-    # The audit key rides along in Session.info: every audit append keys its entry with it.
-    return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key})
+def make_session_factory(
+    engine: Engine, audit_key: str, gateway: object = None
+) -> sessionmaker[Session]:
+    """Sessions of one app. Session.info carries the audit key (every audit append keys its
+    entry with it) and `gateway` (api.notifications.gateway), which sends what they enqueue."""
+    return sessionmaker(
+        engine, expire_on_commit=False, info={"audit_key": audit_key, "gateway": gateway}
+    )
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,6 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from api.core.errors import ApiError
 from api.core.settings import Settings
+from privacy import masking
 
 # scrypt parameters: about 16 MiB and a few tens of milliseconds per hash.
 _SCRYPT: dict[str, int] = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -54,30 +54,55 @@ def token_fingerprint(token: str) -> str:
 
 # ---------------------------------------------------------------- masking in logs
 
-_MOBILE_RE = re.compile(r"(?<!\d)(\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-
 
 def mask_mobile(text: str) -> str:
     """13800138000 -> 138****8000 (also inside longer text)."""
-    return _MOBILE_RE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text)
+    return masking.mask_mobiles(masking.ascii_digits(text))
+
+
+def mask_log_text(text: str) -> str:
+    """What a log line may hold: mobiles and ID numbers masked, codes and passwords starred."""
+    return masking.mask_bare_codes(masking.mask_personal(text))
 
 
 class MaskingFilter(logging.Filter):
-    """Masks mobile numbers in every log record that passes through a handler."""
+    """Masks every log record that passes through a handler: message, arguments, traceback.
+
+    Arguments are masked one by one and keep their places (uvicorn's access formatter unpacks
+    them); arguments that are neither text nor numbers (exceptions, objects) are masked as their
+    text. Tracebacks and stacks are formatted and masked into `exc_text` / `stack_info`, which
+    formatters print instead of formatting `exc_info` again.
+    """
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_masked", False):
+            return True
         if isinstance(record.msg, str):
-            record.msg = mask_mobile(record.msg)
-        if record.args:
-            if isinstance(record.args, dict):
-                record.args = {k: _mask_arg(v) for k, v in record.args.items()}
-            else:
-                record.args = tuple(_mask_arg(a) for a in record.args)
+            record.msg = mask_log_text(record.msg)
+        else:
+            record.msg = mask_log_text(str(record.msg))
+        if isinstance(record.args, dict):
+            record.args = {k: _mask_arg(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_mask_arg(a) for a in record.args)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_log_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_log_text(record.stack_info)
+        record._masked = True
         return True
 
 
 def _mask_arg(value: Any) -> Any:
-    return mask_mobile(value) if isinstance(value, str) else value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    masked = mask_log_text(text)
+    return value if masked == text and not isinstance(value, str) else masked
 
 
 def install_log_masking() -> None:

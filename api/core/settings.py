@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
+from privacy.files import write_private_file
+
 log = logging.getLogger("api.settings")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +72,14 @@ class Settings(BaseSettings):
     notice_max_attempts: int = 5
     # How long a retry waits for the first request with its Idempotency-Key before 409.
     idempotency_wait_seconds: float = 5.0
+    # Outbox records (masked) and dev copies are deleted after this many days (cli upkeep)
+    outbox_retention_days: int = 30
+    # Staff console: sign-in failures allowed per client address within the window
+    console_sign_in_max_failures: int = 5
+    console_sign_in_window_seconds: int = 900
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ("10.0.0.5,10.0.0.6" or
+    # "*"); the client address and the https scheme (Secure cookies) then come from them.
+    trusted_proxies: str = ""
 
     @property
     def staff_token_list(self) -> list[str]:
@@ -128,8 +138,6 @@ def resolve_secrets(settings: Settings) -> Settings:
         key = f"RIGHTS_{field.upper()}"
         updates[field] = stored.get(key) or secrets.token_urlsafe(32)
         stored[key] = updates[field]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())), encoding="utf-8")
-    path.chmod(0o600)
+    write_private_file(path, "".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
     log.warning("dev secrets generated or reused; they are in %s", path)
     return settings.model_copy(update=updates)

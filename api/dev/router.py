@@ -11,9 +11,8 @@ from api.core.database import get_session
 from api.core.errors import error_responses
 from api.core.security import get_settings
 from api.core.settings import Settings
-from api.dev import service
+from api.dev import service, sink
 from api.dev.schemas import AppSessionRequest, AppSessionToken
-from api.notifications import service as outbox
 from api.notifications.schemas import OutboxItem, OutboxList
 
 router = APIRouter(prefix="/v1/dev", tags=["dev"])
@@ -27,7 +26,7 @@ def read_outbox(
     return OutboxList(
         items=[
             OutboxItem.model_validate(m, from_attributes=True)
-            for m in outbox.newest(session, limit)
+            for m in sink.newest(session, limit)
         ]
     )
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
+from api.dev.models import DevOutboxCopy
+from api.notifications.gateway import Message, gateway_of
 from api.notifications.models import OutboxMessage
 from api.tickets.models import TicketNotice
+from privacy import masking
 
 log = logging.getLogger("api.notifications")
 
@@ -30,17 +34,45 @@ def sms_code_body(code: str, brand: str, language: str, minutes: int) -> str:
     return f"【{service['zh']}】您的验证码是{code}，{minutes}分钟内有效。"
 
 
-def enqueue(session: Session, *, kind: str, to: str, body: str, now: datetime) -> OutboxMessage:
-    """Adds a message in the caller's transaction; the body is never logged."""
-    msg = OutboxMessage(kind=kind, to=to, body=body, created_at=now)
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    to: str,
+    body: str,
+    now: datetime,
+    secrets: Sequence[str] = (),
+) -> OutboxMessage:
+    """Sends a message in the caller's transaction and keeps a record without its secrets.
+
+    The gateway of the session receives the full text; the outbox row keeps what was sent with
+    `secrets` (the one-time code) starred and numbers masked, so no table holds a live code.
+    The body is never logged.
+    """
+    stored = body
+    for secret in secrets:
+        stored = stored.replace(secret, masking.CODE_MASK)
+    msg = OutboxMessage(
+        kind=kind,
+        to=masking.mask_personal(to),
+        body=masking.mask_personal(stored),
+        created_at=now,
+    )
     session.add(msg)
+    gateway_of(session).deliver(session, Message(kind=kind, to=to, body=body, created_at=now))
     log.info("outbox: %s queued", kind)
     return msg
 
 
-def newest(session: Session, limit: int = 100) -> list[OutboxMessage]:
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
-    return list(session.execute(stmt).scalars())
+def purge_outbox(session: Session, now: datetime, retention_days: int) -> int:
+    """Deletes outbox records (and the dev copies) older than the retention period."""
+    cutoff = now - timedelta(days=retention_days)
+    removed = 0
+    for model in (OutboxMessage, DevOutboxCopy):
+        result = session.execute(delete(model).where(model.created_at < cutoff))
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    session.commit()
+    return removed
 
 
 class TransientSendError(Exception):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from stdnum.cn import ric
 
 from api.audit import service as audit
 from api.audit.service import canonical
@@ -27,24 +25,12 @@ from api.tickets import due, rules
 from api.tickets.models import IdempotencyKey, Ticket, TicketNotice, TicketSequence
 from api.tickets.schemas import DETAILS_MODELS, TicketCreate
 from api.verification.models import ProofUse
+from privacy import masking
 
 log = logging.getLogger("api.tickets")
 
 
 # ---------------------------------------------------------------- validation
-
-_RIC_RE = re.compile(r"\d{17}[\dXx]")
-
-
-def _mask_id_numbers(value: str) -> str:
-    """ID-card numbers never rest in plain text, not even inside ticket details."""
-
-    def repl(m: re.Match[str]) -> str:
-        s = m.group(0)
-        return s[:3] + "*" * 11 + s[-4:] if ric.is_valid(s) else s
-
-    return _RIC_RE.sub(repl, value)
-
 
 def _require_assurance(assurance: str, action: str, ticket_type: str) -> None:
     if not rules.subject_may(assurance, action, ticket_type):
@@ -91,7 +77,8 @@ def validate_details(
             "policy's: " + ", ".join(policy.deletion_ground_ids(brand)),
             "body.details.ground",
         )
-    return {k: _mask_id_numbers(v) if isinstance(v, str) else v for k, v in clean.items()}
+    # ID-card numbers, mobiles and typed codes never rest in plain text, not even in details.
+    return {k: masking.mask_personal(v) if isinstance(v, str) else v for k, v in clean.items()}
 
 
 # ---------------------------------------------------------------- references
@@ -346,6 +333,7 @@ def _apply(
     actor_id: str | None = None,
 ) -> None:
     kind = actor
+    reason = masking.mask_personal(reason) if reason else reason  # free text, as details
     if not rules.allowed(kind, ticket.status, to_status):
         raise ApiError(
             409,
@@ -490,6 +478,7 @@ def record_delay(
     s: Session, *, reference: str, reason: str, actor_id: str, now: datetime
 ) -> Ticket:
     """A delay is a notice on the ticket, never a new due date."""
+    reason = masking.mask_personal(reason)
     ticket = _locked_ticket(s, reference)
     if ticket.status in rules.FINAL_STATUSES:
         raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")

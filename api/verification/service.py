@@ -121,6 +121,7 @@ def start(
                 body=outbox.sms_code_body(
                     code, customer.brand, language, settings.code_ttl_seconds // 60
                 ),
+                secrets=(code,),
             )
     challenge = Challenge(
         id=challenge_id,

@@ -166,6 +166,7 @@ def test_token_resolution(tmp_path: Path) -> None:
     assert len(generated) >= 24
     stored = secrets_file.read_text("utf-8")
     assert "RIGHTS_BOT_API_KEY=abc" in stored and f"ACTION_SERVER_TOKEN={generated}" in stored
+    assert secrets_file.stat().st_mode & 0o777 == 0o600  # the file it rewrote is private
     assert resolve_token({"RIGHTS_ENV": "dev"}, secrets_file) == generated
     assert resolve_token({"ACTION_SERVER_TOKEN": "x" * 30}, secrets_file) == "x" * 30
     with pytest.raises(ConfigurationError):

@@ -203,6 +203,7 @@ def test_overdue_and_due_soon_rows_stand_out(client: TestClient, clock: FixedClo
     assert bmw_due - mini_due > timedelta(days=4)
 
     clock.at = bmw_due - timedelta(days=2)  # the MINI ticket is late, the BMW one due soon
+    sign_in(client)  # the first session ended after 8 hours
     html = client.get("/console/queue").text
     mini_row, bmw_row = row_of(html, mini["reference"]), row_of(html, bmw["reference"])
     assert "row-overdue" in mini_row and "已逾期" in mini_row

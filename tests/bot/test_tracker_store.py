@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
+from bot import proof_seal
 from bot.tracker_store import RedactingSQLTrackerStore, mask_mobile, redact_event, redact_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,7 @@ CODE = "482913"
 PASSWORD = "246810"
 SESSION_TOKEN = "sess-abcdefghijklmnopqrstuvwxyz"
 SECRETS = (MOBILE, ID_NUMBER, CODE, PASSWORD, SESSION_TOKEN, "138 0013 8000")
+PROOF = "eyJqdGkiOiIxMjM0NTYiLCJjaWQiOiJDLTAwMDEifQ.Z3-138001380_00.123456-abcdef"
 
 DOMAIN = Domain.from_yaml(
     """
@@ -41,6 +44,7 @@ slots:
   phone_password: {type: text, mappings: [{type: custom}]}
   id_number: {type: text, mappings: [{type: custom}]}
   brand: {type: text, mappings: [{type: custom}]}
+  subject_proof: {type: text, mappings: [{type: custom}]}
 responses:
   utter_ok: [{text: ok}]
 """
@@ -94,6 +98,11 @@ def _second_turn() -> list:
         BotUttered(f"Your code {CODE} is accepted, reference PR-2026-000123."),
         ActionExecuted("action_listen"),
     ]
+
+
+@pytest.fixture(autouse=True)
+def seal_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(proof_seal.KEY_ENV, "test-tracker-seal-key-0123456789")
 
 
 @pytest.fixture
@@ -260,10 +269,8 @@ async def test_same_redaction_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_machine_values_in_slots_survive() -> None:
-    """Proofs, ids and ISO times drive the next turn: the text redaction must not touch them."""
-    proof = "eyJqdGkiOiIxMjM0NTYiLCJjaWQiOiJDLTAwMDEifQ.Z3-138001380_00.123456-abcdef"
+    """Ids and ISO times drive the next turn: the text redaction must not touch them."""
     values = {
-        "subject_proof": proof,
         "proof_expires_at": "2026-11-22T00:58:12.123456+00:00",
         "verification_id": "4222cb21-7654-4098-9611-138001380000",
     }
@@ -272,5 +279,126 @@ def test_machine_values_in_slots_survive() -> None:
     # Typed identifiers are still caught, in slots and in text.
     assert redact_event(SlotSet("rect_value", MOBILE).as_dict())["value"] == "138****8000"
     assert ID_NUMBER not in json.dumps(redact_event(SlotSet("rect_value", ID_NUMBER).as_dict()))
-    user = _user(f"{proof} {CODE}").as_dict()
+    user = _user(f"{PROOF} {CODE}").as_dict()
     assert CODE not in json.dumps(redact_event(user))
+
+
+# ---------------------------------------------------------------- the subject proof
+
+
+def test_the_proof_is_never_kept_verbatim() -> None:
+    # Without the store's sealer (a broker, a copy), the proof is dropped, not kept.
+    assert redact_event(SlotSet("subject_proof", PROOF).as_dict())["value"] == "[redacted]"
+
+
+async def test_the_proof_rests_sealed_and_works_on_the_next_turn(
+    store: RedactingSQLTrackerStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [*_turn_events(), SlotSet("subject_proof", PROOF), ActionExecuted("action_listen")]
+    await store.save(DialogueStateTracker.from_events("dora", events, DOMAIN.slots))
+    dump = "\n".join(data for _, _, data in _rows(tmp_path / "t.db"))
+    assert PROOF not in dump and PROOF[:40] not in dump
+    assert proof_seal.PREFIX in dump
+
+    restored = await store.retrieve("dora")
+    assert restored is not None and restored.get_slot("subject_proof") == PROOF
+    # The next turn appends without re-writing or un-sealing what is stored.
+    restored.update(ActionExecuted("action_listen"))
+    await store.save(restored)
+    dump = "\n".join(data for _, _, data in _rows(tmp_path / "t.db"))
+    assert PROOF not in dump
+
+    # With another key (a stolen dump, a replica without the key) the proof opens to nothing.
+    monkeypatch.setenv(proof_seal.KEY_ENV, "another-key-entirely-0123456789")
+    other = await store.retrieve("dora")
+    assert other is not None and other.get_slot("subject_proof") is None
+
+
+def test_a_generated_seal_key_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "keys" / "seal.key"
+    monkeypatch.delenv(proof_seal.KEY_ENV, raising=False)
+    monkeypatch.setenv(proof_seal.KEY_FILE_ENV, str(key_file))
+    sealed = proof_seal.seal(PROOF)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert proof_seal.unseal(sealed) == PROOF
+
+
+# ---------------------------------------------------------------- what is typed for a code
+
+
+ASKED_ANSWERS = (
+    "2468 10",
+    "密码是 9081 72",
+    "code: 20 50 92",
+    "my pin is 2468",
+    "２４６８１０",
+    "it's 4 8 2 9 1 3 I think",
+    "482-913",
+)
+
+
+def _asked_events(answers: tuple[str, ...]) -> list:
+    events: list = [
+        ActionExecuted("action_listen"),
+        _user("我想退订"),
+        ActiveLoop("unsubscribe_form"),
+        SlotSet("requested_slot", "otp_code"),
+        BotUttered("请输入验证码"),
+        ActionExecuted("action_listen"),
+    ]
+    for answer in answers:
+        events += [_user(answer), BotUttered("验证码不正确"), ActionExecuted("action_listen")]
+    return events
+
+
+@pytest.mark.parametrize("answer", ASKED_ANSWERS)
+def test_digits_typed_while_a_code_is_asked_are_never_stored(
+    answer: str, store: RedactingSQLTrackerStore, tmp_path: Path
+) -> None:
+    import asyncio
+
+    tracker = DialogueStateTracker.from_events("eve", _asked_events((answer,)), DOMAIN.slots)
+    asyncio.get_event_loop().run_until_complete(store.save(tracker))
+    users = [json.loads(d) for _, t, d in _rows(tmp_path / "t.db") if t == "user"]
+    answered = users[-1]
+    stored = json.dumps(answered, ensure_ascii=False)
+    digits = "".join(ch for ch in answer if ch.isdigit())
+    assert not any(ch.isdigit() for ch in answered["text"]), answered["text"]
+    assert not any(ch.isdigit() for ch in answered["parse_data"]["text"])
+    assert digits not in stored and answer not in stored
+
+
+def test_the_same_words_elsewhere_keep_harmless_numbers() -> None:
+    """Outside the question, keyed secrets are still masked; other numbers stay readable."""
+    assert "2468" not in redact_text("my pin is 2468")
+    assert "9081" not in redact_text("密码是 9081 72")
+    assert redact_text("I have 2 cars") == "I have 2 cars"
+    assert redact_event(_user("2").as_dict(), asked_secret=False)["text"] == "2"
+
+
+# ---------------------------------------------------------------- identifiers in any spelling
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "身份证 110105 19491231 002X",
+        "身份证１１０１０５１９４９１２３１００２Ｘ",
+        "old card 110105491231002",
+        "ID 110105194912310021 (typo)",
+        "phone +86 138-0013-8000",
+        "手机１３８００１３８０００",
+        "mobile13800138000",
+    ],
+)
+def test_identifiers_in_any_spelling_are_masked(typed: str) -> None:
+    out = json.dumps(redact_event(_user(typed).as_dict()), ensure_ascii=False)
+    for needle in ("19491231", "491231", "0013", "００１３"):
+        assert needle not in out, (typed, out)
+
+
+def test_engine_hides_parameters_and_the_file_is_private(
+    store: RedactingSQLTrackerStore, tmp_path: Path
+) -> None:
+    assert store.engine.hide_parameters is True
+    assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
