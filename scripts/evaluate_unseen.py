@@ -17,13 +17,13 @@ Printed as a table and written to results/unseen.json (with every prediction).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from evaluate_nlu import parse_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "tests" / "nlu" / "unseen_phrasings.yml"
@@ -108,11 +108,6 @@ def table(summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-async def parse_all(model: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(model)
-    return [outcome(item, await agent.parse_message(item["text"])) for item in items]
 
 
 def main() -> int:
@@ -121,7 +116,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "results" / "unseen.json"))
     parser.add_argument("--show-errors", action="store_true", help="print every miss")
     args = parser.parse_args()
-    rows = asyncio.run(parse_all(args.model, load_set()))
+    items = load_set()
+    parsed = parse_all(args.model, [item["text"] for item in items])
+    rows = [outcome(item, p) for item, p in zip(items, parsed, strict=True)]
     summary = summarise(rows)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

