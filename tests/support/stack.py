@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import yaml
 
+from ops.scaled import CHILD_ENV
 from tests.support import api_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,14 +121,8 @@ def wait_until(process: Process, probe: Any, timeout: float, what: str) -> float
 
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RIGHTS_", "RASA_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        # Quiet, offline Rasa: no telemetry, no update checks.
-        RASA_TELEMETRY_ENABLED="false",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
+    # Quiet, offline Rasa: no telemetry, no update checks.
+    env.update(CHILD_ENV)
     return env
 
 
