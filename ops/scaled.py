@@ -179,6 +179,18 @@ class Proc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signum)
 
+    def group_alive(self) -> bool:
+        """Whether any process of its group is left (workers may outlive their master)."""
+        if self.popen is None:
+            return False
+        try:
+            os.killpg(self.popen.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     def log_tail(self, chars: int = 2500) -> str:
         try:
             return self.spec.log.read_text("utf-8", errors="replace")[-chars:]
@@ -481,10 +493,13 @@ class ScaledStack:
             proc = self.procs.get(name)
             if proc is None or proc.popen is None:
                 continue
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.signal_group(signal.SIGKILL)
+            while proc.group_alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if proc.group_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
                 proc.popen.wait(timeout=5)
         say("stopped")
 
@@ -622,6 +637,8 @@ def parse_args(argv: list[str] | None = None) -> ScaleConfig:
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Ctrl-C stops the stack even when a shell started this in the background (SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = ScaledStack(config)
     try:
         stack.start()

@@ -73,15 +73,15 @@ class Process:
         except OSError:
             return ""
 
-    def stop(self) -> None:
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> None:
         if self.proc.poll() is not None:
             return
         # Each process leads its own group (start_new_session): children (uvicorn reloaders,
         # Sanic workers) go with it, and nothing outside the group is touched.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signum)
         try:
-            self.proc.wait(timeout=15)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -180,9 +180,9 @@ class Stack:
         replies: list[dict] = r.json()
         return replies
 
-    def tracker(self, sender: str) -> dict:
+    def tracker(self, sender: str, rasa_url: str | None = None) -> dict:
         r = httpx.get(
-            f"{self.rasa_url}/conversations/{sender}/tracker",
+            f"{rasa_url or self.rasa_url}/conversations/{sender}/tracker",
             params={"token": self.rasa_token}, timeout=30,
         )
         r.raise_for_status()
@@ -288,17 +288,13 @@ def fresh_postgres_database(prefix: str = "privacy_e2e") -> Iterator[str]:
 
 
 # --- start-up ----------------------------------------------------------------------------------
-def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
-    """The backend with the same fixed secrets and settings as tests/support/api_process.py.
-
-    Not `running_api()` itself: the privacy scan needs the backend's log file, and the stack
-    stops it with the other two, which that helper's private temp directory does not allow.
-    """
-    port = free_port()
+def api_env(stack_dir: Path, database_url: str) -> dict[str, str]:
+    """The backend's environment: fixed keys (those of tests/support/api_process.py), fresh
+    signing secrets, dev secrets kept in `stack_dir`."""
     env = base_env()
     env.update(
         RIGHTS_ENV="dev",
-        RIGHTS_DATABASE_URL=f"sqlite:///{stack_dir / 'rights.db'}",
+        RIGHTS_DATABASE_URL=database_url,
         RIGHTS_BOT_API_KEY=api_process.BOT_API_KEY,
         RIGHTS_STAFF_TOKENS=api_process.STAFF_TOKEN,
         RIGHTS_PROOF_SECRET="e2e-proof-secret-" + secrets.token_urlsafe(24),
@@ -308,6 +304,17 @@ def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
         # per-number hourly limit itself is tested in tests/api.
         RIGHTS_CODES_PER_HOUR="50",
     )
+    return env
+
+
+def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
+    """The backend with the same fixed secrets and settings as tests/support/api_process.py.
+
+    Not `running_api()` itself: the privacy scan needs the backend's log file, and the stack
+    stops it with the other two, which that helper's private temp directory does not allow.
+    """
+    port = free_port()
+    env = api_env(stack_dir, f"sqlite:///{stack_dir / 'rights.db'}")
     process = spawn(
         "api",
         [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
