@@ -261,6 +261,19 @@ def group_members(pgid: int) -> list[int]:
     return sorted(members)
 
 
+def member_label(name: str, pid: int, leader: int) -> str:
+    """`name`, or what a member of its group is: a uvicorn or nginx worker, a helper."""
+    if pid == leader:
+        return name
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        cmdline = b""
+    if b"resource_tracker" in cmdline:
+        return f"{name} (resource tracker)"
+    return f"{name} worker"
+
+
 @dataclass
 class ScaledStack:
     config: ScaleConfig
@@ -563,10 +576,8 @@ class ScaledStack:
         for name, proc in self.procs.items():
             if proc.pid is None or not proc.alive():
                 continue
-            members = group_members(proc.pid) or [proc.pid]
-            for i, pid in enumerate(members):
-                label = name if pid == proc.pid else f"{name} worker {i}"
-                rows.append((label, pid, rss_mb(pid)))
+            for pid in group_members(proc.pid) or [proc.pid]:
+                rows.append((member_label(name, pid, proc.pid), pid, rss_mb(pid)))
         return rows
 
 

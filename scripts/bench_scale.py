@@ -11,8 +11,8 @@ Starts the scaled stack in-process (ops.scaled: 2 Rasa replicas, 2 action server
   messages/s, p50 / p95 per message, errors, and the ratio 2 replicas / 1 replica;
 - ticket creation through the API (POST /v1/tickets with a prepared subject proof each) with a
   uvicorn of 1 and then 2 workers on the same PostgreSQL database, at the same concurrencies;
-- every process's RSS, and the machine's load: the CPU that other processes used during each
-  cell (cores), since the 2 cores are shared.
+- every process's RSS, and the machine's load: the CPU (in cores) that the stack with this
+  driver, and all other processes, used during each cell, since the 2 cores are shared.
 
 Each flow uses a customer of its own (bench customers generated into the run's demo-customer
 file), so concurrent flows never read each other's SMS codes. Results are printed and written
@@ -53,6 +53,7 @@ from ops.scaled import (  # noqa: E402
     Spec,
     free_port,
     group_members,
+    member_label,
     rss_mb,
 )
 from tests.support.stack import CODE_IN_BODY, REFERENCE, fresh_postgres_database  # noqa: E402
@@ -91,6 +92,7 @@ class Cell:
     errors: int = 0
     wall_s: float = 0.0
     others_cores: float = 0.0
+    stack_cores: float = 0.0  # the stack and this driver
     units: int = 0  # flows or tickets done
     guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -121,7 +123,7 @@ class Cell:
             "requests": len(self.latencies), "per_s": round(self.rate, 2),
             "p50_ms": round(self.pct(0.5)), "p95_ms": round(self.pct(0.95)),
             "errors": self.errors, "units": self.units, "wall_s": round(self.wall_s, 1),
-            "others_cores": round(self.others_cores, 2),
+            "stack_cores": round(self.stack_cores, 2), "others_cores": round(self.others_cores, 2),
         }
 
 
@@ -134,8 +136,9 @@ def measure(cell: Cell, jobs: int, job: Callable[[int, Cell], None], pids: Calla
         list(pool.map(lambda i: job(i, cell), range(jobs)))
     cell.wall_s = time.perf_counter() - began
     ours = [os.getpid(), *pids()]
-    others = (_busy_jiffies() - busy0) - (_tree_jiffies(ours) - mine0)
-    cell.others_cores = max(0.0, others / HZ / cell.wall_s)
+    mine = _tree_jiffies(ours) - mine0
+    cell.stack_cores = mine / HZ / cell.wall_s
+    cell.others_cores = max(0.0, (_busy_jiffies() - busy0 - mine) / HZ / cell.wall_s)
     return cell
 
 
@@ -320,7 +323,8 @@ def api_cells(workdir: Path, n: int) -> tuple[list[Cell], list[tuple[str, int, f
                 cells.append(measure(cell, count, job, functools.partial(group_members, leader)))
                 cell.units = len(cell.latencies) - cell.errors
                 print_cell(cells[-1])
-            rss += [(f"api ({workers} w) pid", p, rss_mb(p)) for p in group_members(proc.pid or 0)]
+            name = f"api-bench ({workers} w)"
+            rss += [(member_label(name, p, leader), p, rss_mb(p)) for p in group_members(leader)]
         finally:
             proc.signal_group(15)
             if proc.popen:
@@ -333,7 +337,8 @@ def print_cell(cell: Cell) -> None:
     r = cell.row()
     print(f"  {r['kind']:<18} {r['setting']:<11} c={r['concurrency']:<3} {r['per_s']:>7.1f}/s "
           f"p50 {r['p50_ms']:>5} ms  p95 {r['p95_ms']:>6} ms  errors {r['errors']:>3}  "
-          f"({r['requests']} requests, {r['wall_s']} s, others used {r['others_cores']} cores)",
+          f"({r['requests']} requests, {r['wall_s']} s; cores used: stack {r['stack_cores']}, "
+          f"others {r['others_cores']})",
           flush=True)
 
 
@@ -430,7 +435,7 @@ def main() -> None:
     results["load_avg_after"] = os.getloadavg()
     print("\nresident memory (MB):")
     for name, pid, mb in rss + api_rss:
-        print(f"  {name:<24} pid {pid:>7}  {mb:7.0f}")
+        print(f"  {name:<34} pid {pid:>7}  {mb:7.0f}")
     print(f"\nload average before {load_before}, after {results['load_avg_after']}")
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
