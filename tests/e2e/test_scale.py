@@ -183,26 +183,31 @@ def _at_once(stack: ScaledStack, sender: str, texts: list[str], gap_s: float) ->
     return replies
 
 
-@pytest.mark.parametrize("gap_s", [0.0, 0.25])
-def test_simultaneous_messages_of_one_sender_are_answered_in_turn(
-    scaled: ScaledStack, gap_s: float
-) -> None:
-    sender = _sender("simultaneous")
-    texts = [TOPIC_QUESTIONS["cookies"]["en"], TOPIC_QUESTIONS["location_data"]["en"]]
-    first = len(scaled.served_by)
-    replies = _at_once(scaled, sender, texts, gap_s)
-    # nginx gave the two messages to the two replicas: only the shared lock orders them.
-    assert len({scaled.replica_of(s) for s in scaled.served_by[first:]}) == 2
-    assert all(replies), replies
+SIMULTANEOUS = ["cookies", "location_data", "vehicle_data", "retention"]
 
-    turns = _user_turns(scaled, sender)
-    assert sorted(text for text, _ in turns) == sorted(texts), turns
-    for text, bot_texts in turns:
-        # Each message's answer follows it whole, before the next message: never interleaved.
-        assert bot_texts == replies[texts.index(text)], turns
-    if gap_s:
-        # Sent second, answered second.
-        assert [text for text, _ in turns] == texts
+
+@pytest.mark.parametrize(("gap_s", "at_once", "rounds"), [(0.0, 4, 3), (0.25, 2, 1)])
+def test_simultaneous_messages_of_one_sender_are_answered_in_turn(
+    scaled: ScaledStack, gap_s: float, at_once: int, rounds: int
+) -> None:
+    texts = [TOPIC_QUESTIONS[topic]["en"] for topic in SIMULTANEOUS[:at_once]]
+    for _ in range(rounds):
+        sender = _sender("simultaneous")
+        first = len(scaled.served_by)
+        replies = _at_once(scaled, sender, texts, gap_s)
+        # nginx gave the messages to both replicas: only the shared lock orders them.
+        assert len({scaled.replica_of(s) for s in scaled.served_by[first:]}) == 2
+        assert all(replies), replies
+
+        turns = _user_turns(scaled, sender)
+        assert sorted(text for text, _ in turns) == sorted(texts), turns
+        for text, bot_texts in turns:
+            # Each message's answer follows it whole, before the next message: never
+            # interleaved, nothing of either lost.
+            assert bot_texts == replies[texts.index(text)], turns
+        if gap_s:
+            # Sent second, answered second.
+            assert [text for text, _ in turns] == texts
 
 
 def _api_worker(stack: ScaledStack) -> int:
