@@ -1,9 +1,13 @@
-"""Operations: `python -m api.cli migrate | recompute-due | dispatch-notices | audit-checkpoint
-| verify-audit | purge | upkeep`.
+"""Operations: `python -m api.cli migrate | seed-demo | recompute-due | dispatch-notices |
+audit-checkpoint | verify-audit | purge | upkeep`.
 
 `upkeep` runs the periodic jobs together (schedule it, e.g. hourly): provisional due dates,
 due deletion notices, and the purge of what is kept only for a while (outbox records past
 RIGHTS_OUTBOX_RETENTION_DAYS, ended console sessions, old sign-in failures).
+
+Several API workers or replicas run `migrate` (and in dev `seed-demo`) once before they start,
+with RIGHTS_RUN_MIGRATIONS=false and RIGHTS_LOAD_DEMO_DATA=false: at start-up each would race
+the others on the same tables.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
 from api.notifications.gateway import gateway_for
 from api.notifications.service import dispatch_due_notices, purge_outbox
+from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
 from api.tickets.service import recompute_provisional
 
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         "command",
         choices=[
             "migrate",
+            "seed-demo",
             "recompute-due",
             "dispatch-notices",
             "audit-checkpoint",
@@ -66,7 +72,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"valid={valid} entries={entries} first_broken_id={broken}")
         raise SystemExit(0 if valid else 1)
     with factory() as s:
-        if args.command in ("recompute-due", "upkeep"):
+        if args.command == "seed-demo":
+            if not settings.is_dev:
+                parser.error("seed-demo loads demo customers: dev only")
+            file, pepper = settings.demo_customers_file, settings.lookup_pepper
+            print(f"{load_demo_customers(s, file, pepper, now)} demo customers loaded")
+        elif args.command in ("recompute-due", "upkeep"):
             print(f"{recompute_provisional(s, now)} provisional due dates recomputed")
         if args.command in ("dispatch-notices", "upkeep"):
             print(f"{dispatch_due_notices(s, now, settings.notice_max_attempts)} notices sent")

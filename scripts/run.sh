@@ -6,6 +6,10 @@
 # Ports: RIGHTS_PORT (8000), ACTION_SERVER_PORT (5055), RASA_PORT (5005).
 # RASA_ENDPOINTS=bot/endpoints.scale.yml selects PostgreSQL + Redis (see that file).
 # RASA_MODEL=path runs that model as it is (no training).
+#
+# Scaled: `bash scripts/run.sh --replicas 2` (any option of `python -m ops.scaled --help`) runs
+# N Rasa replicas, two action servers and the API with two workers on PostgreSQL and Redis,
+# behind nginx on RASA_PORT (see docs/DEPLOYMENT.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=.
@@ -19,6 +23,9 @@ export RIGHTS_ENV="${RIGHTS_ENV:-dev}"
 export RIGHTS_API_URL="${RIGHTS_API_URL:-http://127.0.0.1:${RIGHTS_PORT}}"
 SECRETS=var/dev-secrets.env
 LOGS=var/log
+
+# Any argument selects the scaled stack; all of them go to ops.scaled.
+SCALE_ARGS=("$@")
 
 bash scripts/setup.sh
 if [[ -n "${RASA_MODEL:-}" ]]; then
@@ -55,6 +62,12 @@ ensure_secret() {
 }
 ensure_secret ACTION_SERVER_TOKEN
 ensure_secret RASA_API_TOKEN
+
+if (( ${#SCALE_ARGS[@]} > 0 )); then
+    export RASA_PORT ACTION_SERVER_PORT RIGHTS_PORT
+    # The same pid: Ctrl-C and SIGTERM reach the supervisor, which stops every process.
+    exec .venv-bot/bin/python -m ops.scaled --model "$MODEL" "${SCALE_ARGS[@]}"
+fi
 
 PIDS=()
 cleanup() {

@@ -25,3 +25,5 @@ fi
 
 UV_PROJECT_ENVIRONMENT=.venv-api "${UV[@]}" sync --group api --frozen --quiet "${PYTHON_ARGS[@]}"
 UV_PROJECT_ENVIRONMENT=.venv-bot "${UV[@]}" sync --group bot --frozen --quiet "${PYTHON_ARGS[@]}"
+# nginx fronts the scaled stack (scripts/run.sh --replicas N); Debian's package when missing.
+bash scripts/install_nginx.sh

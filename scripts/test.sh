@@ -14,7 +14,7 @@ step() { printf '\n=== %s ===\n' "$*"; }
 step "lint and types"
 .venv-api/bin/ruff check .
 .venv-api/bin/mypy api
-.venv-bot/bin/mypy bot actions
+.venv-bot/bin/mypy bot actions ops
 
 step "rights API (SQLite and PostgreSQL)"
 .venv-api/bin/pytest -q tests/api

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import yaml
 
+from ops.scaled import CHILD_ENV
 from tests.support import api_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,15 +73,15 @@ class Process:
         except OSError:
             return ""
 
-    def stop(self) -> None:
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> None:
         if self.proc.poll() is not None:
             return
         # Each process leads its own group (start_new_session): children (uvicorn reloaders,
         # Sanic workers) go with it, and nothing outside the group is touched.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signum)
         try:
-            self.proc.wait(timeout=15)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -120,14 +121,8 @@ def wait_until(process: Process, probe: Any, timeout: float, what: str) -> float
 
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RIGHTS_", "RASA_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        # Quiet, offline Rasa: no telemetry, no update checks.
-        RASA_TELEMETRY_ENABLED="false",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
+    # Quiet, offline Rasa: no telemetry, no update checks.
+    env.update(CHILD_ENV)
     return env
 
 
@@ -185,9 +180,9 @@ class Stack:
         replies: list[dict] = r.json()
         return replies
 
-    def tracker(self, sender: str) -> dict:
+    def tracker(self, sender: str, rasa_url: str | None = None) -> dict:
         r = httpx.get(
-            f"{self.rasa_url}/conversations/{sender}/tracker",
+            f"{rasa_url or self.rasa_url}/conversations/{sender}/tracker",
             params={"token": self.rasa_token}, timeout=30,
         )
         r.raise_for_status()
@@ -293,17 +288,13 @@ def fresh_postgres_database(prefix: str = "privacy_e2e") -> Iterator[str]:
 
 
 # --- start-up ----------------------------------------------------------------------------------
-def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
-    """The backend with the same fixed secrets and settings as tests/support/api_process.py.
-
-    Not `running_api()` itself: the privacy scan needs the backend's log file, and the stack
-    stops it with the other two, which that helper's private temp directory does not allow.
-    """
-    port = free_port()
+def api_env(stack_dir: Path, database_url: str) -> dict[str, str]:
+    """The backend's environment: fixed keys (those of tests/support/api_process.py), fresh
+    signing secrets, dev secrets kept in `stack_dir`."""
     env = base_env()
     env.update(
         RIGHTS_ENV="dev",
-        RIGHTS_DATABASE_URL=f"sqlite:///{stack_dir / 'rights.db'}",
+        RIGHTS_DATABASE_URL=database_url,
         RIGHTS_BOT_API_KEY=api_process.BOT_API_KEY,
         RIGHTS_STAFF_TOKENS=api_process.STAFF_TOKEN,
         RIGHTS_PROOF_SECRET="e2e-proof-secret-" + secrets.token_urlsafe(24),
@@ -315,6 +306,17 @@ def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
         # Wrong SMS codes are counted per number across challenges; the suites share numbers.
         RIGHTS_SMS_MAX_FAILURES="50",
     )
+    return env
+
+
+def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
+    """The backend with the same fixed secrets and settings as tests/support/api_process.py.
+
+    Not `running_api()` itself: the privacy scan needs the backend's log file, and the stack
+    stops it with the other two, which that helper's private temp directory does not allow.
+    """
+    port = free_port()
+    env = api_env(stack_dir, f"sqlite:///{stack_dir / 'rights.db'}")
     process = spawn(
         "api",
         [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],

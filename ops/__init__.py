@@ -1,0 +1,1 @@
+"""Running the stack as operators do: the scaled stack (ops.scaled) and its nginx config."""
