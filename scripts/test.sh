@@ -13,8 +13,8 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 step "lint and types"
 .venv-api/bin/ruff check .
-.venv-api/bin/mypy api
-.venv-bot/bin/mypy bot actions ops
+.venv-api/bin/mypy api privacy
+.venv-bot/bin/mypy bot actions ops privacy
 
 step "rights API (SQLite and PostgreSQL)"
 .venv-api/bin/pytest -q tests/api

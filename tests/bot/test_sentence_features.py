@@ -153,7 +153,7 @@ def test_intent_payloads_without_text_features_pass_the_intent_classifier(
         Message(data={"text": text, "intent": intent})
         for intent, texts in {
             "greet": ["hello there", "你好呀", "hi", "早上好"],
-            "request_deletion": ["delete my data", "删除我的信息", "erase my info", "把我的数据删掉"],
+            "request_deletion": ["delete my data", "删除我的信息", "erase my info", "删掉我的数据"],
         }.items()
         for text in texts
     ]
