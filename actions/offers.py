@@ -26,6 +26,7 @@ from actions.flows import INTENT_TO_TYPE
 from actions.settings import ROOT
 
 OFFERS_FILE = ROOT / "data" / "policy" / "offers.yml"
+TOPICS_DIR = ROOT / "data" / "policy" / "topics"
 RETRIEVAL_PREFIX = "ask_policy/"
 MAIN_OPTIONS = "main_options"
 MARKETING_COMPLAINT = "marketing_complaint"
@@ -63,6 +64,28 @@ def offer_for_topic(topic: str | None) -> Offer | None:
         return None
     name = (_offers_data().get("topics") or {}).get(topic.removeprefix(RETRIEVAL_PREFIX))
     return offers().get(name) if name else None
+
+
+@lru_cache(maxsize=1)
+def _topic_clauses() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Topic -> brand -> the clause ids its curated answer rests on (data/policy/topics)."""
+    clauses: dict[str, dict[str, tuple[str, ...]]] = {}
+    for path in sorted(TOPICS_DIR.glob("*.yml")):
+        topics = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("topics") or {}
+        for name, topic in topics.items():
+            clauses[name] = {b: tuple(ids) for b, ids in (topic.get("clauses") or {}).items()}
+    return clauses
+
+
+def offer_for_quote(topic: str | None, clause_id: str | None, brand: str) -> Offer | None:
+    """The offer after a quoted passage: only when the selector's (unsure) topic has one and
+    the quoted clause is one that topic's answer rests on, so both signals agree."""
+    if not topic or not clause_id:
+        return None
+    name = topic.removeprefix(RETRIEVAL_PREFIX)
+    if clause_id not in _topic_clauses().get(name, {}).get(brand, ()):
+        return None
+    return offer_for_topic(name)
 
 
 def about_marketing(text: str) -> bool:

@@ -159,5 +159,9 @@ class ActionPolicySearch(Action):
                 SlotSet("policy_topic", None),
                 SlotSet("policy_query", query),
             ]
-        answer_from_policy_text(dispatcher, query, brand, _lang(tracker))
+        quoted = answer_from_policy_text(dispatcher, query, brand, _lang(tracker))
+        # A gated question about a right still ends with the offer, when the quote agrees.
+        offer = offers.offer_for_quote(_selected_topic(tracker), quoted, brand)
+        if offer is not None:
+            return [*_clear_pending(), *offers.make_offer(dispatcher, offer)]
         return _clear_pending()

@@ -204,11 +204,11 @@ def threshold_sweep(rows: list[dict[str, Any]]) -> str:
             if r["lang"] == lang and r["intent"] == "ask_policy" and r["full_intent"] != UNCOVERED
         ]
         uncovered = [r for r in rows if r["lang"] == lang and r["full_intent"] == UNCOVERED]
-        for step in range(0, 10):
-            t = step / 10
+        for step in range(0, 19):
+            t = step / 20
             outcomes = [gate_at(r, t) for r in covered]
             lines.append(
-                f"| {lang} | {t:.1f} | {share(outcomes, lambda o: o == 'right'):.3f} | "
+                f"| {lang} | {t:.2f} | {share(outcomes, lambda o: o == 'right'):.3f} | "
                 f"{share(outcomes, lambda o: o == 'wrong'):.3f} | "
                 f"{share(outcomes, lambda o: o == 'search'):.3f} | "
                 f"{share([gate_at(r, t) for r in uncovered], lambda o: o == 'search'):.3f} |"
@@ -370,7 +370,7 @@ def main() -> int:
 
     (out / "summary.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     table = markdown_table(results)
-    for name in run:
+    for name in (n for n in PIPELINES if n in results):
         rows = json.loads((out / f"{name}_predictions.json").read_text(encoding="utf-8"))
         table += f"\n\nTopic threshold sweep, {name} (held-out predictions)\n\n"
         table += threshold_sweep(rows)

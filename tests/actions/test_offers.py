@@ -135,3 +135,14 @@ def test_options_and_marketing_words() -> None:
     assert about_marketing("I unsubscribed and your SALES CALLS keep coming")
     assert about_marketing("退订了还一直收到营销短信")
     assert not about_marketing("you lost my deletion request")
+
+
+def test_a_quoted_passage_offers_the_request_only_when_the_topic_and_the_clause_agree() -> None:
+    from actions.offers import offer_for_quote
+
+    deletion = offer_for_quote("ask_policy/right_deletion", "mini.5.3", "mini")
+    assert deletion is not None and deletion.requests == ("request_deletion",)
+    # The clause quoted is about something else: no offer on a guess.
+    assert offer_for_quote("ask_policy/right_deletion", "mini.7", "mini") is None
+    assert offer_for_quote(None, "mini.5.3", "mini") is None
+    assert offer_for_quote("ask_policy/cookies", "bmw.2", "bmw") is None
