@@ -6,7 +6,8 @@
 Training: `rasa train` of bot/config.yml (NLU + core), wall clock. Latency: `rasa run` on a
 free local port with that model, then 40 fixed questions (20 topics x zh/en, brand in the app
 metadata, one new conversation each) sent to POST /webhooks/rest/webhook after a warm-up;
-p50 / p95 / max of the reply time. The questions have curated answers, so no action server is
+p50 / p95 / max of the reply time, and Rasa's resident memory after start and after the
+requests. The questions have curated answers, so no action server is
 needed. Results are printed and written to results/bench_bot.json.
 """
 
@@ -87,6 +88,18 @@ def bench_endpoints(workdir: Path) -> Path:
     return target
 
 
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of the process, from /proc (Linux), in MiB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def measure(model: Path, log_path: Path) -> dict[str, Any]:
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-bot-"))
@@ -119,6 +132,7 @@ def measure(model: Path, log_path: Path) -> dict[str, Any]:
                 raise SystemExit(f"rasa run did not come up; see {log_path}")
             time.sleep(1)
         startup = time.monotonic() - started
+        rss_after_start = rss_mib(process.pid)
 
         with httpx.Client(base_url=url, timeout=60) as client:
             def say(text: str, brand: str) -> tuple[float, list[dict[str, Any]]]:
@@ -139,6 +153,8 @@ def measure(model: Path, log_path: Path) -> dict[str, Any]:
                 empty += not replies
         return {
             "startup_seconds": round(startup, 1),
+            "rasa_rss_mib_after_start": rss_after_start,
+            "rasa_rss_mib_after_requests": rss_mib(process.pid),
             "requests": len(latencies),
             "empty_replies": empty,
             "latency_ms": {
