@@ -30,6 +30,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,22 @@ CHILD_ENV = {
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
+# One compute thread per Rasa replica: a replica is scaled by adding replicas, and two replicas
+# whose TensorFlow pools and sentence encoder each took every core made two replicas on 2
+# cores answer fewer policy questions than one (0.45x at concurrency 8; 1.9x once pinned,
+# scripts/bench_scale.py on an idle machine). The environment wins where it sets them.
+REPLICA_THREADS = {
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OMP_WAIT_POLICY": "PASSIVE",
+}
 STOP_TIMEOUT_S = 15.0
+
+
+def replica_threads(environ: Mapping[str, str]) -> dict[str, str]:
+    """The thread settings of a Rasa replica's environment (REPLICA_THREADS unless set)."""
+    return {name: environ.get(name, value) for name, value in REPLICA_THREADS.items()}
 
 
 class StackError(RuntimeError):
@@ -389,6 +405,7 @@ class ScaledStack:
                         "--interface", HOST, "--port", str(port),
                     ],
                     self._child_env(
+                        **replica_threads(os.environ),
                         ACTION_SERVER_URL=f"{self.actions_url}/webhook",
                         ACTION_SERVER_TOKEN=self.action_token,
                         RASA_TRACKER_STORE_URL=c.tracker_db_url,

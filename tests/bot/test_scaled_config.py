@@ -77,3 +77,13 @@ def test_settings_come_from_the_environment_and_options_win(
     assert config.tracker_db_url == "postgresql://db/trackers"
     # Without its own URL the call state shares the lock store's Redis, as the README says.
     assert config.ivr_call_state_url == "redis://redis.internal:6379/2"
+
+
+def test_each_replica_computes_on_one_thread_unless_told_otherwise() -> None:
+    from ops.scaled import replica_threads
+
+    pinned = replica_threads({})
+    assert pinned["TF_INTRA_OP_PARALLELISM_THREADS"] == "1"
+    assert pinned["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
+    assert pinned["OMP_NUM_THREADS"] == "1"
+    assert replica_threads({"OMP_NUM_THREADS": "4"})["OMP_NUM_THREADS"] == "4"
