@@ -144,10 +144,11 @@ def chosen_option(text: str, offered: list[str]) -> str | None:
 
 
 def selected_topic(tracker: Tracker) -> str | None:
+    """`ask_policy/<topic>` as the topic selector chose it for the latest message."""
     selector = (tracker.latest_message or {}).get("response_selector") or {}
-    selected = (selector.get("ask_policy") or {}).get("response") or {}
-    key = selected.get("intent_response_key")
-    return key if isinstance(key, str) else None
+    selected = selector.get("ask_policy") or selector.get("default") or {}
+    key = (selected.get("response") or {}).get("intent_response_key")
+    return key if isinstance(key, str) and key.startswith(RETRIEVAL_PREFIX) else None
 
 
 class ActionOfferRequest(Action):

@@ -26,7 +26,6 @@ from actions import offers
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-RETRIEVAL_INTENT = "ask_policy"
 BRANDS = ("mini", "bmw")
 LANGS = ("zh", "en")
 
@@ -48,14 +47,6 @@ def _brand(tracker: Tracker) -> str | None:
 def _lang(tracker: Tracker) -> str:
     lang = tracker.get_slot("lang")
     return lang if lang in LANGS else "zh"
-
-
-def _selected_topic(tracker: Tracker) -> str | None:
-    """`ask_policy/<topic>` as the ResponseSelector chose it for the latest message."""
-    selector = (tracker.latest_message or {}).get("response_selector") or {}
-    selected = selector.get(RETRIEVAL_INTENT) or selector.get("default") or {}
-    key = (selected.get("response") or {}).get("intent_response_key")
-    return key if isinstance(key, str) and key.startswith(RETRIEVAL_INTENT + "/") else None
 
 
 def _clear_pending() -> list[EventType]:
@@ -111,7 +102,7 @@ class ActionHoldPolicyQuestion(Action):
     ) -> list[EventType]:
         return [
             SlotSet("policy_pending", True),
-            SlotSet("policy_topic", _selected_topic(tracker)),
+            SlotSet("policy_topic", offers.selected_topic(tracker)),
             SlotSet("policy_query", (tracker.latest_message or {}).get("text")),
         ]
 
@@ -161,7 +152,7 @@ class ActionPolicySearch(Action):
             ]
         quoted = answer_from_policy_text(dispatcher, query, brand, _lang(tracker))
         # A gated question about a right still ends with the offer, when the quote agrees.
-        offer = offers.offer_for_quote(_selected_topic(tracker), quoted, brand)
+        offer = offers.offer_for_quote(offers.selected_topic(tracker), quoted, brand)
         if offer is not None:
             return [*_clear_pending(), *offers.make_offer(dispatcher, offer)]
         return _clear_pending()
