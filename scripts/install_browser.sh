@@ -5,6 +5,13 @@
 set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
+AXE_DIR=tests/support/axe
+cd "$(dirname "$0")/.."
+
+# axe-core for the accessibility checks, at the version the lock file pins.
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  npm ci --prefix "$AXE_DIR" --no-audit --no-fund --silent
+fi
 # A CJK font so that screenshots of Chinese pages show text, not empty boxes.
 if [ -x "$CHROMIUM" ] && fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
   exit 0
