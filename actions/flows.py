@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract import RIGHTS, Assurance, TicketType
+
 STATUS = "status"
 
 
@@ -13,38 +15,41 @@ class Flow:
     type: str
     # Details asked after identity, in order.
     detail_slots: tuple[str, ...] = ()
-    # An app session may stand in for the SMS code (low-risk requests only).
-    app_session_ok: bool = False
-    # Takes effect at once (the backend completes the ticket itself).
-    immediate: bool = False
+
+    @property
+    def app_session_ok(self) -> bool:
+        """An app session may stand in for the SMS code (low-risk requests, and the look-up)."""
+        if self.type == STATUS:
+            return True
+        return RIGHTS.rules(self.type).assurance_floor == Assurance.APP_SESSION
 
 
 FLOWS: dict[str, Flow] = {
     flow.type: flow
     for flow in (
-        Flow("unsubscribe_marketing", app_session_ok=True, immediate=True),
-        Flow("withdraw_consent", ("consent_purpose",), immediate=True),
-        Flow("cancel_account"),
-        Flow("access_copy"),
-        Flow("rectification", ("rect_field", "rect_value")),
-        Flow("deletion", ("deletion_ground",)),
-        Flow("portability", ("third_party",)),
-        Flow("decision_explanation", ("decision",)),
-        Flow("complaint", ("complaint_summary",)),
-        Flow(STATUS, app_session_ok=True),
+        Flow(TicketType.UNSUBSCRIBE_MARKETING),
+        Flow(TicketType.WITHDRAW_CONSENT, ("consent_purpose",)),
+        Flow(TicketType.CANCEL_ACCOUNT),
+        Flow(TicketType.ACCESS_COPY),
+        Flow(TicketType.RECTIFICATION, ("rect_field", "rect_value")),
+        Flow(TicketType.DELETION, ("deletion_ground",)),
+        Flow(TicketType.PORTABILITY, ("third_party",)),
+        Flow(TicketType.DECISION_EXPLANATION, ("decision",)),
+        Flow(TicketType.COMPLAINT, ("complaint_summary",)),
+        Flow(STATUS),
     )
 }
 
-INTENT_TO_TYPE = {
-    "request_unsubscribe": "unsubscribe_marketing",
-    "request_withdraw_consent": "withdraw_consent",
-    "request_cancel_account": "cancel_account",
-    "request_access_copy": "access_copy",
-    "request_rectification": "rectification",
-    "request_deletion": "deletion",
-    "request_portability": "portability",
-    "request_decision_explanation": "decision_explanation",
-    "file_complaint": "complaint",
+INTENT_TO_TYPE: dict[str, str] = {
+    "request_unsubscribe": TicketType.UNSUBSCRIBE_MARKETING,
+    "request_withdraw_consent": TicketType.WITHDRAW_CONSENT,
+    "request_cancel_account": TicketType.CANCEL_ACCOUNT,
+    "request_access_copy": TicketType.ACCESS_COPY,
+    "request_rectification": TicketType.RECTIFICATION,
+    "request_deletion": TicketType.DELETION,
+    "request_portability": TicketType.PORTABILITY,
+    "request_decision_explanation": TicketType.DECISION_EXPLANATION,
+    "file_complaint": TicketType.COMPLAINT,
     "check_ticket_status": STATUS,
 }
 
@@ -75,19 +80,21 @@ PROOF_SLOTS = (
 )
 
 
+# The slot that answers each `details` field of the contract.
+DETAIL_SLOT_OF_FIELD = {
+    "purpose": "consent_purpose",
+    "field": "rect_field",
+    "corrected_value": "rect_value",
+    "ground": "deletion_ground",
+    "third_party": "third_party",
+    "decision": "decision",
+    "summary": "complaint_summary",
+}
+
+
 def ticket_details(ticket_type: str, slots: dict) -> dict:
-    """The `details` object of the ticket, per ARCHITECTURE.md."""
-    get = slots.get
-    if ticket_type == "withdraw_consent":
-        return {"purpose": get("consent_purpose")}
-    if ticket_type == "rectification":
-        return {"field": get("rect_field"), "corrected_value": get("rect_value")}
-    if ticket_type == "deletion":
-        return {"ground": get("deletion_ground")}
-    if ticket_type == "portability":
-        return {"third_party": get("third_party")}
-    if ticket_type == "decision_explanation":
-        return {"decision": get("decision")}
-    if ticket_type == "complaint":
-        return {"summary": get("complaint_summary")}
-    return {}
+    """The `details` object of the ticket: the fields the contract requires, from their slots."""
+    return {
+        field: slots.get(DETAIL_SLOT_OF_FIELD[field])
+        for field in RIGHTS.rules(ticket_type).required_details
+    }

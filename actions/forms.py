@@ -34,7 +34,7 @@ from actions.flows import (
     STATUS,
 )
 from actions.identity import identity_ok
-from actions.labels import TYPE_LABELS, label
+from actions.labels import type_label
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class ValidateRequestForm(FormValidationAction):
                 update = switch_slots(new_type, tracker.slots)
                 dispatcher.utter_message(
                     response="utter_request_switched",
-                    request_label=label(TYPE_LABELS, new_type, lang_of(tracker)),
+                    request_label=type_label(new_type, lang_of(tracker)),
                 )
                 tracker.slots.update(update)
                 events = [SlotSet(k, v) for k, v in update.items()]
@@ -306,7 +306,7 @@ class ActionStartRequest(Action):
                 log.exception("app session check failed")
         dispatcher.utter_message(
             response="utter_request_started",
-            request_label=label(TYPE_LABELS, new_type, lang_of(tracker)),
+            request_label=type_label(new_type, lang_of(tracker)),
         )
         caller = verification.caller_mobile(metadata(tracker))
         if channel_of(tracker) == "ivr" and caller and not identity_ok(flow, {**slots, **update}):

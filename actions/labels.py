@@ -1,32 +1,23 @@
-"""Short labels of ticket types and statuses used inside status lines."""
+"""Short labels of ticket types and statuses used inside status lines (from the shared contract)."""
 
 from __future__ import annotations
 
-TYPE_LABELS = {
-    "unsubscribe_marketing": ("退订营销信息", "unsubscribe from marketing"),
-    "withdraw_consent": ("撤回同意", "consent withdrawal"),
-    "cancel_account": ("注销账号", "account cancellation"),
-    "access_copy": ("查阅/复制个人信息", "access / copy"),
-    "rectification": ("更正个人信息", "rectification"),
-    "deletion": ("删除个人信息", "deletion"),
-    "portability": ("转移个人信息", "portability"),
-    "decision_explanation": ("自动化决策说明", "explanation of an automated decision"),
-    "complaint": ("投诉", "complaint"),
-    "status": ("查询办理进度", "status check"),
-}
+from actions.flows import STATUS
+from contract import RIGHTS, Status, TicketType
 
-STATUS_LABELS = {
-    "received": ("已受理", "received"),
-    "in_progress": ("处理中", "in progress"),
-    "awaiting_customer": ("待您补充信息", "waiting for you"),
-    "completed": ("已完成", "completed"),
-    "refused": ("已拒绝", "refused"),
-    "withdrawn": ("已撤回", "withdrawn"),
-}
+# The status look-up files nothing, so it is no ticket type of the contract.
+_STATUS_CHECK = {"zh": "查询办理进度", "en": "status check"}
 
 
-def label(table: dict[str, tuple[str, str]], key: str, lang: str | None) -> str:
-    pair = table.get(key)
-    if pair is None:
-        return key
-    return pair[1] if lang == "en" else pair[0]
+def type_label(request_type: str, lang: str | None) -> str:
+    if request_type == STATUS:
+        return _STATUS_CHECK["en" if lang == "en" else "zh"]
+    if request_type not in TicketType.values():
+        return request_type
+    return RIGHTS.type_label(request_type, lang or "zh")
+
+
+def status_label(status: str, lang: str | None) -> str:
+    if status not in Status.values():
+        return status
+    return RIGHTS.status_label(status, lang or "zh")

@@ -17,7 +17,8 @@ from actions.common import channel_of, lang_of, latest_intent, request_reset
 from actions.flows import CONFIRM_SLOT, FLOWS, STATUS, ticket_details
 from actions.formatting import format_date
 from actions.identity import proof_valid
-from actions.labels import STATUS_LABELS, TYPE_LABELS, label
+from actions.labels import status_label, type_label
+from contract import Status
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ def _ticket_line(dispatcher: CollectingDispatcher, ticket: dict[str, Any], lang:
     dispatcher.utter_message(
         response="utter_status_line",
         reference=ticket.get("reference"),
-        type_label=label(TYPE_LABELS, str(ticket.get("type")), lang),
-        status_label=label(STATUS_LABELS, str(ticket.get("status")), lang),
+        type_label=type_label(str(ticket.get("type")), lang),
+        status_label=status_label(str(ticket.get("status")), lang),
         due_date=format_date(due, lang) if due else "-",
     )
 
@@ -81,13 +82,16 @@ async def file_request(
     dispatcher.utter_message(
         response="utter_ticket_filed",
         reference=ticket.get("reference"),
-        request_label=label(TYPE_LABELS, request_type, lang),
+        request_label=type_label(request_type, lang),
         due_date=format_date(due, lang) if due else "-",
     )
     if ticket.get("due_at_provisional"):
         dispatcher.utter_message(response="utter_due_provisional")
-    if FLOWS[request_type].immediate:
-        dispatcher.utter_message(response=f"utter_in_effect_{request_type}")
+    if ticket.get("status") == Status.COMPLETED:
+        # Taken effect at once (the contract's takes_effect_at_once): say so, with the answer.
+        dispatcher.utter_message(
+            response=f"utter_in_effect_{request_type}", resolution=ticket.get("resolution") or ""
+        )
     events = request_reset()
     # One ticket per proof: a further request in this conversation verifies again.
     events.append(SlotSet("proof_used", True))

@@ -13,8 +13,8 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 step "lint and types"
 .venv-api/bin/ruff check .
-.venv-api/bin/mypy api privacy
-.venv-bot/bin/mypy bot actions ops privacy
+.venv-api/bin/mypy api privacy contract
+.venv-bot/bin/mypy bot actions ops privacy contract
 
 step "rights API (SQLite and PostgreSQL)"
 .venv-api/bin/pytest -q tests/api

@@ -1,7 +1,8 @@
 """Every text of the staff console, in Chinese and English, in one catalogue.
 
-Policy wording (refusal grounds, deletion recipients, consent purposes) is not repeated here: it
-comes from data/policy/rights.yml through the loaded Policy, in the console language.
+Policy wording (refusal grounds, deletion recipients, consent purposes) and the names of ticket
+types and statuses are not repeated here: they come from data/policy/rights.yml, through the loaded
+Policy and the shared contract, in the console language.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-LANGS = ("zh", "en")
+from contract import RIGHTS, Language
+
+LANGS = Language.values()
 DEFAULT_LANG = "zh"
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -206,22 +209,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "err_generic": {"zh": "未能完成操作：{message}", "en": "That did not work: {message}"},
     "not_found_title": {"zh": "未找到", "en": "Not found"},
     "not_found": {"zh": "没有这张工单。", "en": "There is no such ticket."},
-    # vocabularies
-    "status.received": {"zh": "已受理", "en": "received"},
-    "status.in_progress": {"zh": "处理中", "en": "in progress"},
-    "status.awaiting_customer": {"zh": "等待客户", "en": "awaiting customer"},
-    "status.completed": {"zh": "已完成", "en": "completed"},
-    "status.refused": {"zh": "已拒绝", "en": "refused"},
-    "status.withdrawn": {"zh": "已撤回", "en": "withdrawn"},
-    "type.unsubscribe_marketing": {"zh": "退订营销信息", "en": "unsubscribe from marketing"},
-    "type.withdraw_consent": {"zh": "撤回同意", "en": "withdraw consent"},
-    "type.cancel_account": {"zh": "注销账号", "en": "cancel account"},
-    "type.access_copy": {"zh": "查阅/复制", "en": "access / copy"},
-    "type.rectification": {"zh": "更正", "en": "rectification"},
-    "type.deletion": {"zh": "删除", "en": "deletion"},
-    "type.portability": {"zh": "转移", "en": "portability"},
-    "type.decision_explanation": {"zh": "解释自动化决策", "en": "automated-decision explanation"},
-    "type.complaint": {"zh": "投诉", "en": "complaint"},
+    # vocabularies (ticket types and statuses: from the shared contract, below)
     "brand.mini": {"zh": "MINI", "en": "MINI"},
     "brand.bmw": {"zh": "BMW", "en": "BMW"},
     "channel.chat": {"zh": "应用内聊天", "en": "in-app chat"},
@@ -250,6 +238,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "csv_status_id": {"zh": "状态代码", "en": "status id"},
     "csv_language": {"zh": "客户语言", "en": "customer language"},
 }
+TEXTS.update({f"type.{key}": rules.label for key, rules in RIGHTS.ticket_types.items()})
+TEXTS.update({f"status.{key}": labels["staff"] for key, labels in RIGHTS.status_labels.items()})
 
 _ZH_NUMERALS = "零一二三四五六七八九十"
 _ROMAN = ("", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")

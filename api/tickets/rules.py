@@ -6,7 +6,7 @@ Transitions: (actor, from_status) -> allowed targets. Anything not listed answer
 - bot: the customer withdraws an open request, or answers what staff asked for.
 - staff: working the ticket; completed, refused and withdrawn are final.
 
-Assurance floors (weakest verification that may file a ticket of the type), strongest first:
+Assurance floors (weakest verification that may file a ticket of the type, in rights.yml):
 sms_code == phone_password > app_session. An app session stands in only for unsubscribing
 from marketing (the design's "low-risk request"); everything else reads or changes personal
 data or the account, so it needs the SMS code (chat) or the phone password (IVR).
@@ -17,51 +17,38 @@ withdraw a deletion request filed with the SMS code.
 
 from __future__ import annotations
 
-TICKET_TYPES = (
-    "unsubscribe_marketing",
-    "withdraw_consent",
-    "cancel_account",
-    "access_copy",
-    "rectification",
-    "deletion",
-    "portability",
-    "decision_explanation",
-    "complaint",
-)
-STATUSES = ("received", "in_progress", "awaiting_customer", "completed", "refused", "withdrawn")
-FINAL_STATUSES = frozenset({"completed", "refused", "withdrawn"})
-ACTORS = ("bot", "staff", "system")
+from contract import FINAL_STATUSES as FINAL
+from contract import RIGHTS, Actor, Assurance, Status, TicketType
 
-_OPEN = ("received", "in_progress", "awaiting_customer")
+TICKET_TYPES = TicketType.values()
+STATUSES = Status.values()
+FINAL_STATUSES = frozenset(FINAL)
+ACTORS = Actor.values()
+
+_SYSTEM, _BOT, _STAFF = Actor.SYSTEM, Actor.BOT, Actor.STAFF
+_RECEIVED, _IN_PROGRESS, _AWAITING = Status.RECEIVED, Status.IN_PROGRESS, Status.AWAITING_CUSTOMER
+_COMPLETED, _REFUSED, _WITHDRAWN = Status.COMPLETED, Status.REFUSED, Status.WITHDRAWN
 
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
-    ("system", "received"): frozenset({"completed"}),
-    ("bot", "received"): frozenset({"withdrawn"}),
-    ("bot", "in_progress"): frozenset({"withdrawn"}),
-    ("bot", "awaiting_customer"): frozenset({"in_progress", "withdrawn"}),
-    ("staff", "received"): frozenset(
-        {"in_progress", "awaiting_customer", "completed", "refused", "withdrawn"}
-    ),
-    ("staff", "in_progress"): frozenset({"awaiting_customer", "completed", "refused", "withdrawn"}),
-    ("staff", "awaiting_customer"): frozenset({"in_progress", "completed", "refused", "withdrawn"}),
+    (_SYSTEM, _RECEIVED): frozenset({_COMPLETED}),
+    (_BOT, _RECEIVED): frozenset({_WITHDRAWN}),
+    (_BOT, _IN_PROGRESS): frozenset({_WITHDRAWN}),
+    (_BOT, _AWAITING): frozenset({_IN_PROGRESS, _WITHDRAWN}),
+    (_STAFF, _RECEIVED): frozenset({_IN_PROGRESS, _AWAITING, _COMPLETED, _REFUSED, _WITHDRAWN}),
+    (_STAFF, _IN_PROGRESS): frozenset({_AWAITING, _COMPLETED, _REFUSED, _WITHDRAWN}),
+    (_STAFF, _AWAITING): frozenset({_IN_PROGRESS, _COMPLETED, _REFUSED, _WITHDRAWN}),
 }
 
-ASSURANCE_RANK = {"app_session": 1, "sms_code": 2, "phone_password": 2}
+ASSURANCE_RANK: dict[str, int] = {
+    Assurance.APP_SESSION: 1, Assurance.SMS_CODE: 2, Assurance.PHONE_PASSWORD: 2,
+}
 
 ASSURANCE_FLOOR: dict[str, str] = {
-    "unsubscribe_marketing": "app_session",
-    "withdraw_consent": "sms_code",
-    "cancel_account": "sms_code",
-    "access_copy": "sms_code",
-    "rectification": "sms_code",
-    "deletion": "sms_code",
-    "portability": "sms_code",
-    "decision_explanation": "sms_code",
-    "complaint": "sms_code",
+    ticket_type: rules.assurance_floor for ticket_type, rules in RIGHTS.ticket_types.items()
 }
 
 # Tickets whose completion is passed on to every recipient in rights.yml (deletion ledger).
-DELETION_TYPES = frozenset({"deletion", "cancel_account"})
+DELETION_TYPES = frozenset({TicketType.DELETION, TicketType.CANCEL_ACCOUNT})
 
 
 def allowed(actor: str, from_status: str, to_status: str) -> bool:

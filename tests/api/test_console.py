@@ -238,7 +238,7 @@ def test_csv_export_follows_the_filters(client: TestClient) -> None:
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][0] == "编号" and "到期时间" in rows[0]
     assert [row[0] for row in rows[1:]] == [mini["reference"]]
-    assert rows[1][2] == "查阅/复制" and rows[1][6] == "C-0001"
+    assert rows[1][2] == "查阅/复制个人信息" and rows[1][6] == "C-0001"
     assert "13800138000" not in r.text and "王芳" not in r.text
 
     english = client.get("/console/queue.csv?brand=mini&lang=en")
