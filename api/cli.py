@@ -24,9 +24,10 @@ from api.core.database import make_engine, make_session_factory
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
 from api.notifications.gateway import gateway_for
-from api.notifications.service import dispatch_due_notices, purge_outbox
+from api.notifications.service import purge_outbox
 from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
+from api.tickets.flows import dispatch_due_notices
 from api.tickets.service import recompute_provisional
 
 

@@ -22,15 +22,16 @@ from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.errors import error_responses, install_error_handlers
 from api.core.limits import BodySizeLimit
+from api.core.log_masking import install_log_masking
 from api.core.migrate import upgrade_head
 from api.core.policy import load_policy
-from api.core.security import install_log_masking
 from api.core.settings import Settings, resolve_secrets
 from api.dev.router import router as dev_router
 from api.notifications.gateway import gateway_for
-from api.notifications.service import dispatch_due_notices, purge_outbox
+from api.notifications.service import purge_outbox
 from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
+from api.tickets.flows import dispatch_due_notices
 from api.tickets.router import router as tickets_router
 from api.tickets.service import recompute_provisional
 from api.verification.router import router as verification_router

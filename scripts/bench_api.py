@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from api.core.database import make_engine  # noqa: E402
 from api.core.migrate import upgrade_head  # noqa: E402
-from api.core.security import sign_proof  # noqa: E402
 from api.core.settings import Settings  # noqa: E402
+from api.core.tokens import sign_proof  # noqa: E402
 
 PG_URL = os.environ.get("RIGHTS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CUSTOMERS = [("C-0001", "mini"), ("C-0002", "bmw"), ("C-0003", "mini"), ("C-0004", "bmw")]

@@ -261,7 +261,7 @@ def sign_proofs(n: int) -> list[str]:
     """Subject proofs as a verification check returns them, signed in the API's runtime."""
     script = (
         "import json, sys; from datetime import datetime, timezone;"
-        "from api.core.settings import Settings; from api.core.security import sign_proof;"
+        "from api.core.settings import Settings; from api.core.tokens import sign_proof;"
         "s = Settings(); now = datetime.now(timezone.utc);"
         "ids = [('C-0001', 'mini'), ('C-0002', 'bmw'), ('C-0003', 'mini'), ('C-0004', 'bmw')];"
         "print(json.dumps([sign_proof(s, *ids[i % 4], 'sms_code', now)[0]"

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request
 
 from api.audit import service
 from api.audit.schemas import AuditVerifyOut
+from api.core.auth import get_settings, require_staff
 from api.core.errors import error_responses
-from api.core.security import get_settings, require_staff
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

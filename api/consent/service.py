@@ -65,6 +65,18 @@ def current(session: Session, customer_id: str) -> dict[str, bool]:
     return {s.purpose: s.granted for s in session.execute(stmt).scalars()}
 
 
+def read_for_staff(
+    *, db_session: Session, customer_id: str, actor: str, now: datetime
+) -> tuple[dict[str, bool], list[ConsentEvent]]:
+    """A customer's consents and their history, the staff read audited and committed."""
+    out = current(db_session, customer_id), history(db_session, customer_id)
+    audit.append(
+        db_session, now=now, actor=actor, action="staff.read_consents", customer_id=customer_id
+    )
+    db_session.commit()
+    return out
+
+
 def history(session: Session, customer_id: str) -> list[ConsentEvent]:
     stmt = (
         select(ConsentEvent)

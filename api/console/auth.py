@@ -30,8 +30,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.console.models import SignInFailure, StaffSession
+from api.core.auth import get_settings
 from api.core.clock import as_utc
-from api.core.security import get_settings, keyed_hash, token_fingerprint
+from api.core.crypto import keyed_hash, token_fingerprint
 from api.core.settings import Settings
 
 COOKIE = "rights_console"

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from api.audit import service as audit
 from api.console import auth, i18n, service
 from api.console.auth import ConsoleSession
+from api.core.auth import get_settings
 from api.core.database import get_session
 from api.core.errors import ApiError
-from api.core.security import get_settings
 from api.core.settings import Settings
 from api.tickets import rules
 

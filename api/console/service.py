@@ -19,13 +19,13 @@ from api.audit import service as audit
 from api.consent import service as consent
 from api.core.policy import Policy
 from api.core.settings import Settings
-from api.notifications.service import dispatch_due_notices
 from api.subjects.models import Customer, Vehicle
 from api.subjects.service import masked as masked_mobile
 from api.tickets import due, rules
 from api.tickets import service as tickets
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
+from contract import Actor, Status
 
 DUE_SOON = timedelta(days=3)
 PAGE_SIZE = 100
@@ -422,24 +422,10 @@ def move(
     """A staff transition through the tickets service (ApiError on conflicts and bad input);
     a completed deletion or cancellation sends its downstream notices at once, as the API does.
     """
-    ticket = tickets.transition(
-        s,
-        settings,
-        policy,
-        reference=reference,
-        actor="staff",
-        actor_id=actor,
-        to_status=to_status,
-        reason=reason,
-        version=version,
-        refusal_ground=refusal_ground,
-        now=now,
+    command = tickets.TransitionCommand(
+        reference, Actor.STAFF, actor, Status(to_status), reason, version, refusal_ground
     )
-    if ticket.type in rules.DELETION_TYPES and ticket.status == "completed":
-        s.commit()  # SQLite has one writer: end this transaction before the dispatch
-        with factory() as other:
-            dispatch_due_notices(other, now, settings.notice_max_attempts)
-    return ticket
+    return tickets.transition(command, db_session=s, settings=settings, policy=policy, now=now)
 
 
 # ---------------------------------------------------------------- holiday calendar

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from api.core.auth import get_settings
 from api.core.database import get_session
 from api.core.errors import error_responses
-from api.core.security import get_settings
 from api.core.settings import Settings
 from api.dev import service, sink
 from api.dev.schemas import AppSessionRequest, AppSessionToken

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api.core.errors import ApiError
-from api.core.security import sign_app_session
 from api.core.settings import Settings
+from api.core.tokens import sign_app_session
 from api.subjects.models import Customer
 
 

@@ -1,4 +1,6 @@
-"""The outbox (what would be sent) and the dispatch of downstream deletion notices."""
+"""The outbox: what is sent (SMS, e-mails, notices to recipients) and the record kept of it.
+
+It knows messages, not tickets: the tickets' flows decide what to send and when."""
 
 from __future__ import annotations
 
@@ -6,14 +8,12 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_none
 
 from api.dev.models import DevOutboxCopy
 from api.notifications.gateway import Message, gateway_of
 from api.notifications.models import OutboxMessage
-from api.tickets.models import TicketNotice
 from contract import Brand, Language
 from privacy import masking
 
@@ -100,62 +100,3 @@ def purge_outbox(session: Session, now: datetime, retention_days: int) -> int:
         removed += int(getattr(result, "rowcount", 0) or 0)
     session.commit()
     return removed
-
-
-class TransientSendError(Exception):
-    """A gateway error worth retrying."""
-
-
-def _send_notice(session: Session, notice: TicketNotice, now: datetime) -> None:
-    # The gateway is mocked: sending means writing to the outbox.
-    enqueue(
-        session,
-        kind="deletion_notice",
-        to=notice.recipient or "",
-        body=notice.message or "",
-        now=now,
-    )
-
-
-def dispatch_due_notices(
-    session: Session, now: datetime, max_attempts: int = 5, send: object = None
-) -> int:
-    """Send queued deletion notices that are due; bounded retries, backoff between runs.
-
-    Returns the number sent. A notice that keeps failing ends as `failed` after max_attempts.
-    """
-    sender = send if callable(send) else _send_notice
-    stmt = (
-        select(TicketNotice)
-        .where(
-            TicketNotice.kind == "deletion_notice",
-            TicketNotice.status == "queued",
-            or_(TicketNotice.next_attempt_at.is_(None), TicketNotice.next_attempt_at <= now),
-        )
-        .order_by(TicketNotice.id)
-    )
-    sent = 0
-    for notice in session.execute(stmt).scalars().all():
-        notice.attempts += 1
-        notice.updated_at = now
-        try:
-            for attempt in Retrying(
-                stop=stop_after_attempt(2),
-                wait=wait_none(),
-                reraise=True,
-                retry=retry_if_exception_type(TransientSendError),
-            ):
-                with attempt:
-                    sender(session, notice, now)
-        except Exception as exc:  # the ledger records it; the next run retries
-            log.warning("deletion notice %s failed: %s", notice.id, type(exc).__name__)
-            if notice.attempts >= max_attempts:
-                notice.status = "failed"
-            else:
-                notice.next_attempt_at = now + timedelta(minutes=2**notice.attempts)
-            continue
-        notice.status = "sent"
-        notice.next_attempt_at = None
-        sent += 1
-    session.commit()
-    return sent

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.consent import service as consent_service
+from api.core.crypto import hash_password, keyed_hash
 from api.core.errors import ApiError
-from api.core.security import hash_password, keyed_hash, mask_mobile
+from api.core.log_masking import mask_mobile
 from api.subjects.models import Customer, Vehicle
 from contract import Actor
 

@@ -1,28 +1,18 @@
+"""Ticket routes: thin. Who may call comes from dependencies; the service writes and commits."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from api.audit import service as audit
 from api.audit.schemas import AuditEntryOut, AuditList
-from api.core.database import get_session
-from api.core.errors import ApiError, error_responses
-from api.core.security import (
-    SubjectProof,
-    get_settings,
-    read_proof,
-    require_bot,
-    require_staff,
-    require_subject,
-    staff_id,
-)
-from api.core.settings import Settings
-from api.notifications.service import dispatch_due_notices
+from api.core.auth import NowDep, SettingsDep, StaffDep, SubjectDep
+from api.core.errors import error_responses
+from api.core.policy import PolicyDep
 from api.tickets import service
-from api.tickets.rules import DELETION_TYPES
+from api.tickets.dependencies import ReaderDep, Reference, SessionDep, TicketDep
 from api.tickets.schemas import (
     Brand,
     DelayNoticeIn,
@@ -36,14 +26,10 @@ from api.tickets.schemas import (
     TransitionIn,
     WithdrawIn,
 )
+from api.tickets.service import TransitionCommand
 from contract import Actor
 
 router = APIRouter(tags=["tickets"])
-
-SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Reference = Annotated[str, Path(max_length=20, description="PR-<year>-<6 digits>")]
-
 
 _CREATE_RESPONSES = error_responses(400, 401, 403, 409, 422)
 _CREATE_RESPONSES[200] = {"model": TicketOut, "description": "replay of an earlier request"}
@@ -52,19 +38,21 @@ _CREATE_RESPONSES[200] = {"model": TicketOut, "description": "replay of an earli
 @router.post("/v1/tickets", status_code=201, response_model=TicketOut, responses=_CREATE_RESPONSES)
 def create(
     body: TicketCreate,
-    request: Request,
-    proof: Annotated[SubjectProof, Depends(require_subject)],
+    proof: SubjectDep,
+    session: SessionDep,
     settings: SettingsDep,
+    policy: PolicyDep,
+    now: NowDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> TicketOut | JSONResponse:
     created = service.create_ticket(
-        request.app.state.session_factory,
-        settings,
-        request.app.state.policy,
+        body,
+        db_session=session,
         proof=proof,
-        body=body,
         idempotency_key=idempotency_key,
-        now=request.app.state.clock.now(),
+        settings=settings,
+        policy=policy,
+        now=now,
     )
     out = TicketOut.of(created.ticket)
     if created.replayed:
@@ -74,9 +62,9 @@ def create(
 
 @router.get("/v1/tickets", response_model=TicketPage, responses=error_responses(401, 422))
 def list_tickets(
-    request: Request,
-    staff: Annotated[str, Depends(require_staff)],
+    staff: StaffDep,
     session: SessionDep,
+    now: NowDep,
     status: Status | None = None,
     type: TicketType | None = None,
     brand: Brand | None = None,
@@ -85,9 +73,9 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> TicketPage:
-    now = request.app.state.clock.now()
-    items, total = service.search(
-        session,
+    items, total = service.search_for_staff(
+        db_session=session,
+        actor=staff,
         now=now,
         status=status,
         type=type,
@@ -97,29 +85,11 @@ def list_tickets(
         limit=limit,
         offset=offset,
     )
-    page = TicketPage(items=[TicketOut.of(t) for t in items], total=total)
-    audit.append(
-        session,
-        now=now,
-        actor=staff,
-        action="staff.list_tickets",
-        customer_id=customer_id,
-        data={
-            "status": status,
-            "type": type,
-            "brand": brand,
-            "overdue": overdue,
-            "returned": len(items),
-        },
-    )
-    session.commit()
-    return page
+    return TicketPage(items=[TicketOut.of(t) for t in items], total=total)
 
 
 @router.get("/v1/subjects/me/tickets", response_model=TicketItems, responses=error_responses(401))
-def my_tickets(
-    proof: Annotated[SubjectProof, Depends(require_subject)], session: SessionDep
-) -> TicketItems:
+def my_tickets(proof: SubjectDep, session: SessionDep) -> TicketItems:
     return TicketItems(
         items=[TicketOut.of(t) for t in service.for_customer(session, proof.customer_id)]
     )
@@ -128,38 +98,13 @@ def my_tickets(
 @router.get(
     "/v1/tickets/{reference}", response_model=TicketOut, responses=error_responses(401, 404, 422)
 )
-def read(
-    reference: Reference, request: Request, session: SessionDep, settings: SettingsDep
-) -> TicketOut:
-    now = request.app.state.clock.now()
-    staff = staff_id(request)
-    if staff is not None:
-        ticket = service.get(session, reference)
-        audit.append(
-            session,
-            now=now,
-            actor=staff,
-            action="staff.read_ticket",
-            ticket_reference=ticket.reference,
-            customer_id=ticket.customer_id,
+def read(ticket: TicketDep, reader: ReaderDep, session: SessionDep, now: NowDep) -> TicketOut:
+    out = TicketOut.of(ticket)
+    if reader.staff is not None:
+        service.record_staff_read(
+            ticket, db_session=session, actor=reader.staff, now=now, action="staff.read_ticket"
         )
-        session.commit()
-        return TicketOut.of(ticket)
-    if not request.headers.get("x-api-key"):
-        raise ApiError(
-            401,
-            "unauthorized",
-            "staff bearer token or X-API-Key with X-Subject-Proof required",
-            "header.Authorization",
-        )
-    require_bot(request)
-    proof_header = request.headers.get("x-subject-proof", "")
-    if not proof_header:
-        raise ApiError(
-            401, "proof_required", "X-Subject-Proof is required", "header.X-Subject-Proof"
-        )
-    proof = read_proof(settings, proof_header, now)
-    return TicketOut.of(service.get(session, reference, customer_id=proof.customer_id))
+    return out
 
 
 @router.post(
@@ -170,15 +115,13 @@ def read(
 def transition(
     reference: Reference,
     body: TransitionIn,
-    request: Request,
-    staff: Annotated[str, Depends(require_staff)],
+    staff: StaffDep,
     session: SessionDep,
     settings: SettingsDep,
+    policy: PolicyDep,
+    now: NowDep,
 ) -> TicketOut:
-    ticket = service.transition(
-        session,
-        settings,
-        request.app.state.policy,
+    command = TransitionCommand(
         reference=reference,
         actor=Actor.STAFF,
         actor_id=staff,
@@ -186,17 +129,12 @@ def transition(
         reason=body.reason,
         version=body.version,
         refusal_ground=body.refusal_ground,
-        now=request.app.state.clock.now(),
     )
-    if ticket.type in DELETION_TYPES and ticket.status == Status.COMPLETED:
-        session.commit()  # end the read transaction: SQLite allows one writer at a time
-        with request.app.state.session_factory() as s:
-            dispatch_due_notices(s, request.app.state.clock.now(), settings.notice_max_attempts)
-        session.expire_all()
-        ticket = service.get(session, reference)
-    out = TicketOut.of(ticket)
-    session.commit()
-    return out
+    return TicketOut.of(
+        service.transition(
+            command, db_session=session, settings=settings, policy=policy, now=now
+        )
+    )
 
 
 @router.post(
@@ -207,28 +145,27 @@ def transition(
 def withdraw(
     reference: Reference,
     body: WithdrawIn,
-    request: Request,
-    proof: Annotated[SubjectProof, Depends(require_subject)],
+    proof: SubjectDep,
     session: SessionDep,
     settings: SettingsDep,
+    policy: PolicyDep,
+    now: NowDep,
 ) -> TicketOut:
     """The customer withdraws an open request (bot with the customer's proof)."""
-    ticket = service.transition(
-        session,
-        settings,
-        request.app.state.policy,
+    command = TransitionCommand(
         reference=reference,
         actor=Actor.BOT,
         actor_id=f"subject:{proof.customer_id}",
         to_status=Status.WITHDRAWN,
         reason=body.reason or "withdrawn by the customer",
-        version=None,
-        refusal_ground=None,
-        now=request.app.state.clock.now(),
         customer_id=proof.customer_id,
         assurance=proof.assurance,
     )
-    return TicketOut.of(ticket)
+    return TicketOut.of(
+        service.transition(
+            command, db_session=session, settings=settings, policy=policy, now=now
+        )
+    )
 
 
 @router.post(
@@ -237,19 +174,11 @@ def withdraw(
     responses=error_responses(401, 404, 409, 422),
 )
 def delay_notice(
-    reference: Reference,
-    body: DelayNoticeIn,
-    request: Request,
-    staff: Annotated[str, Depends(require_staff)],
-    session: SessionDep,
+    reference: Reference, body: DelayNoticeIn, staff: StaffDep, session: SessionDep, now: NowDep
 ) -> TicketOut:
     return TicketOut.of(
         service.record_delay(
-            session,
-            reference=reference,
-            reason=body.reason,
-            actor_id=staff,
-            now=request.app.state.clock.now(),
+            db_session=session, reference=reference, reason=body.reason, actor_id=staff, now=now
         )
     )
 
@@ -263,19 +192,19 @@ def notice_reply(
     reference: Reference,
     notice_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: NoticeReplyIn,
-    request: Request,
-    staff: Annotated[str, Depends(require_staff)],
+    staff: StaffDep,
     session: SessionDep,
+    now: NowDep,
 ) -> TicketOut:
     """Record a recipient's answer to a deletion notice (the ledger)."""
     return TicketOut.of(
         service.record_notice_reply(
-            session,
+            db_session=session,
             reference=reference,
             notice_id=notice_id,
             status=body.status,
             actor_id=staff,
-            now=request.app.state.clock.now(),
+            now=now,
         )
     )
 
@@ -286,20 +215,8 @@ def notice_reply(
     responses=error_responses(401, 404, 422),
 )
 def ticket_audit(
-    reference: Reference,
-    request: Request,
-    staff: Annotated[str, Depends(require_staff)],
-    session: SessionDep,
+    reference: Reference, staff: StaffDep, session: SessionDep, now: NowDep
 ) -> AuditList:
     ticket = service.get(session, reference)
-    items = [AuditEntryOut.of(e) for e in audit.ticket_entries(session, reference)]
-    audit.append(
-        session,
-        now=request.app.state.clock.now(),
-        actor=staff,
-        action="staff.read_audit",
-        ticket_reference=ticket.reference,
-        customer_id=ticket.customer_id,
-    )
-    session.commit()
-    return AuditList(items=items)
+    entries = service.audit_trail(ticket, db_session=session, actor=staff, now=now)
+    return AuditList(items=[AuditEntryOut.of(e) for e in entries])

@@ -1,39 +1,35 @@
-"""Ticket creation (idempotent), transitions, reads and due-date upkeep."""
+"""Tickets: filing (idempotent), transitions, notices, reads and due-date upkeep.
+
+Every function that writes takes the request's session as `db_session` and owns its commit;
+what a filing or a transition sets off is in `api.tickets.flows`.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.audit import service as audit
-from api.audit.service import canonical
+from api.audit.models import AuditEntry
 from api.consent import service as consent
-from api.core.database import is_postgres, upsert
-from api.core.errors import ApiError, dotted, validation_details
+from api.core.errors import ApiError
 from api.core.policy import Policy
-from api.core.security import SubjectProof
 from api.core.settings import Settings
-from api.notifications import service as outbox
-from api.subjects.models import Customer
-from api.tickets import due, rules
-from api.tickets.models import IdempotencyKey, Ticket, TicketNotice, TicketSequence
-from api.tickets.schemas import DETAILS_MODELS, TicketCreate
+from api.core.tokens import SubjectProof
+from api.tickets import due, flows, idempotency, rules
+from api.tickets.details import validate_details
+from api.tickets.models import Ticket, TicketNotice
+from api.tickets.references import next_reference
+from api.tickets.schemas import TicketCreate
 from api.verification.models import ProofUse
-from contract import Actor, Language, Status, TicketType
+from contract import Actor, Status
 from privacy import masking
 
-log = logging.getLogger("api.tickets")
-
-
-# ---------------------------------------------------------------- validation
 
 def _require_assurance(assurance: str, action: str, ticket_type: str) -> None:
     if not rules.subject_may(assurance, action, ticket_type):
@@ -46,67 +42,11 @@ def _require_assurance(assurance: str, action: str, ticket_type: str) -> None:
         )
 
 
-def validate_details(
-    policy: Policy, brand: str, ticket_type: str, details: dict[str, Any]
-) -> dict[str, Any]:
-    model = DETAILS_MODELS[TicketType(ticket_type)]
-    try:
-        parsed = model.model_validate(details)
-    except ValidationError as exc:
-        errors: list[dict[str, Any]] = [
-            {**e, "loc": ("body", "details", *e["loc"])} for e in exc.errors()
-        ]
-        field = dotted(errors[0]["loc"])
-        raise ApiError(
-            422,
-            "invalid_details",
-            f"{field}: {errors[0]['msg']}",
-            field,
-            validation_details(errors),
-        ) from exc
-    clean = parsed.model_dump(exclude_none=True)
-    purposes = policy.consent_purposes
-    if ticket_type == TicketType.WITHDRAW_CONSENT and clean["purpose"] not in purposes:
-        raise ApiError(
-            422,
-            "unknown_purpose",
-            "purpose must be one of: " + ", ".join(policy.consent_purposes),
-            "body.details.purpose",
-        )
-    grounds = policy.deletion_ground_ids(brand)
-    if ticket_type == TicketType.DELETION and clean["ground"] not in grounds:
-        raise ApiError(
-            422,
-            "unknown_deletion_ground",
-            f"ground must be one of the {brand} "
-            "policy's: " + ", ".join(policy.deletion_ground_ids(brand)),
-            "body.details.ground",
-        )
-    # ID-card numbers, mobiles and typed codes never rest in plain text, not even in details.
-    return {k: masking.mask_personal(v) if isinstance(v, str) else v for k, v in clean.items()}
+def _local_iso(value: datetime) -> str:
+    return value.astimezone(due.SHANGHAI).isoformat()
 
 
-# ---------------------------------------------------------------- references
-
-
-def next_reference(session: Session, year: int) -> str:
-    """PR-<year>-<6 digits>: a row per year, bumped with UPDATE ... RETURNING (row-locked)."""
-    bump = (
-        update(TicketSequence)
-        .where(TicketSequence.year == year)
-        .values(last_value=TicketSequence.last_value + 1)
-        .returning(TicketSequence.last_value)
-    )
-    value = session.execute(bump).scalar_one_or_none()
-    if value is None:
-        session.execute(
-            upsert(session, TicketSequence).values(year=year, last_value=0).on_conflict_do_nothing()
-        )
-        value = session.execute(bump).scalar_one()
-    return f"PR-{year}-{value:06d}"
-
-
-# ---------------------------------------------------------------- creation
+# ---------------------------------------------------------------- filing
 
 
 @dataclass
@@ -115,111 +55,36 @@ class Created:
     replayed: bool
 
 
-def request_hash(proof: SubjectProof, body: TicketCreate) -> str:
-    data = {"customer_id": proof.customer_id, "body": body.model_dump()}
-    return hashlib.sha256(canonical(data).encode()).hexdigest()
-
-
-def _lock_wait(s: Session, seconds: float | None) -> None:
-    """PostgreSQL: how long to wait for a lock held by another transaction (None: default)."""
-    if is_postgres(s):
-        value = "DEFAULT" if seconds is None else f"'{int(seconds * 1000)}ms'"
-        s.execute(text(f"SET LOCAL lock_timeout = {value}"))
-
-
-def _claim_key(s: Session, key: str, digest: str, now: datetime, wait_seconds: float) -> None:
-    """Insert the key in the ticket's own transaction: it is committed with the ticket or not
-    at all, so a request that dies leaves nothing behind and no claim ever goes stale.
-
-    A concurrent request with the same key waits on the unique index until the owner commits
-    (then replays its ticket) or rolls back (then proceeds); past `wait_seconds` it answers
-    409 `idempotency_in_flight`, however slow the owner is. SQLite serialises whole write
-    transactions instead (BEGIN IMMEDIATE), so there the second request simply waits.
-    """
-    _lock_wait(s, wait_seconds)
-    try:
-        s.add(IdempotencyKey(key=key, request_hash=digest, state="in_flight", created_at=now))
-        s.flush()
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise _in_flight() from exc
-        raise
-    _lock_wait(s, None)
-
-
-def _in_flight() -> ApiError:
-    return ApiError(
-        409,
-        "idempotency_in_flight",
-        "a request with this Idempotency-Key is still being processed",
-        "header.Idempotency-Key",
-        headers={"Retry-After": "1"},
-    )
-
-
-def _replay(factory: sessionmaker[Session], key: str, digest: str) -> Ticket:
-    with factory() as s:
-        row = s.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
-        if row.request_hash != digest:
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with another request",
-                "header.Idempotency-Key",
-            )
-        if row.ticket_id is None:  # a claim of the old scheme (migrated away); never expected
-            raise _in_flight()
-        return s.execute(select(Ticket).where(Ticket.id == row.ticket_id)).scalar_one()
-
-
 def create_ticket(
-    factory: sessionmaker[Session],
+    body: TicketCreate,
+    *,
+    db_session: Session,
+    proof: SubjectProof,
+    idempotency_key: str | None,
     settings: Settings,
     policy: Policy,
-    *,
-    proof: SubjectProof,
-    body: TicketCreate,
-    idempotency_key: str | None,
     now: datetime,
 ) -> Created:
-    if not idempotency_key:
-        raise ApiError(
-            400,
-            "idempotency_key_required",
-            "the Idempotency-Key header is required",
-            "header.Idempotency-Key",
-        )
-    if len(idempotency_key) > 200:
-        raise ApiError(
-            400,
-            "invalid_idempotency_key",
-            "Idempotency-Key is at most 200 characters",
-            "header.Idempotency-Key",
-        )
+    key = idempotency.require_key(idempotency_key)
     _require_assurance(proof.assurance, "file", body.type)
     details = validate_details(policy, proof.brand, body.type, body.details)
-
-    digest = request_hash(proof, body)
+    digest = idempotency.request_hash(proof, body)
     try:
-        with factory() as s:
-            _claim_key(s, idempotency_key, digest, now, settings.idempotency_wait_seconds)
-            ticket = _create_in(s, settings, policy, proof, body, details, now)
-            s.execute(
-                update(IdempotencyKey)
-                .where(IdempotencyKey.key == idempotency_key)
-                .values(state="done", ticket_id=ticket.id)
-            )
-            s.commit()
-            s.refresh(ticket)
-            return Created(ticket=ticket, replayed=False)
+        idempotency.claim(db_session, key, digest, now, settings.idempotency_wait_seconds)
+        ticket = _file(db_session, settings, policy, proof, body, details, now)
+        idempotency.complete(db_session, key, ticket)
+        db_session.commit()
     except IntegrityError as exc:
-        if "idempotency" not in str(exc.orig).lower():
+        if not idempotency.is_taken(exc):
             raise
-    # Another request with this key committed first: answer with its ticket.
-    return Created(ticket=_replay(factory, idempotency_key, digest), replayed=True)
+        # Another request with this key committed first: answer with its ticket.
+        db_session.rollback()
+        return Created(ticket=idempotency.replay(db_session, key, digest), replayed=True)
+    db_session.refresh(ticket)
+    return Created(ticket=ticket, replayed=False)
 
 
-def _create_in(
+def _file(
     s: Session,
     settings: Settings,
     policy: Policy,
@@ -262,11 +127,10 @@ def _create_in(
     s.add(ticket)
     s.flush()
     s.execute(update(ProofUse).where(ProofUse.jti == proof.jti).values(ticket_id=ticket.id))
-    actor = f"subject:{proof.customer_id}"
     audit.append(
         s,
         now=now,
-        actor=actor,
+        actor=f"subject:{proof.customer_id}",
         action="ticket.created",
         ticket_reference=ticket.reference,
         customer_id=ticket.customer_id,
@@ -278,8 +142,17 @@ def _create_in(
             "due_at_provisional": provisional,
         },
     )
-    _auto_complete(s, policy, ticket, now)
-    _tell_customer(s, policy, ticket, now)
+    resolution = flows.take_effect(s, policy, ticket, now)
+    if resolution is not None:  # took effect: completed in the filing transaction
+        command = TransitionCommand(
+            reference=ticket.reference,
+            actor=Actor.SYSTEM,
+            actor_id=Actor.SYSTEM,
+            to_status=Status.COMPLETED,
+            reason=resolution,
+        )
+        _apply(s, policy, ticket, command, now=now, backup_retention_days=None)
+    flows.tell_customer(s, policy, ticket, now)
     return ticket
 
 
@@ -305,113 +178,72 @@ def _refuse_if_in_effect(
     )
 
 
-def _local_iso(value: datetime) -> str:
-    return value.astimezone(due.SHANGHAI).isoformat()
-
-
-def _auto_complete(s: Session, policy: Policy, ticket: Ticket, now: datetime) -> None:
-    """Requests that take effect at once complete in the creating transaction."""
-    if not policy.takes_effect_at_once(ticket.type, ticket.brand):
-        return
-    lang = ticket.language
-    purpose = policy.withdrawn_purpose(ticket.type, ticket.details)
-    if purpose is not None:
-        consent.record(
-            s,
-            customer_id=ticket.customer_id,
-            purpose=purpose,
-            granted=False,
-            source=ticket.type,
-            now=now,
-            actor=Actor.SYSTEM,
-            ticket_reference=ticket.reference,
-        )
-        text = policy.consent_purposes[purpose][lang]
-        resolution = f"已撤回同意：{text}" if lang == Language.ZH else f"Consent withdrawn: {text}"
-    else:
-        resolution = policy.automated_decisions[ticket.brand]["answer"][lang]
-    _apply(
-        s,
-        policy,
-        ticket,
-        actor=Actor.SYSTEM,
-        to_status=Status.COMPLETED,
-        reason=resolution,
-        refusal_ground=None,
-        now=now,
-        settings_retention=None,
-    )
-
-
-def _tell_customer(s: Session, policy: Policy, ticket: Ticket, now: datetime) -> None:
-    """The filed request by SMS to the registered mobile: the reference stays with the customer
-    whatever happens to the conversation."""
-    customer = s.get(Customer, ticket.customer_id)
-    if customer is None:
-        return
-    took_effect = ticket.status == Status.COMPLETED
-    outbox.enqueue(
-        s,
-        kind="sms",
-        to=customer.mobile_e164,
-        now=now,
-        body=outbox.request_filed_body(
-            reference=ticket.reference,
-            request=policy.type_label(ticket.type, ticket.language),
-            due_on=None if took_effect else ticket.due_at.astimezone(due.SHANGHAI).date(),
-            brand=ticket.brand,
-            language=ticket.language,
-        ),
-    )
-
-
 # ---------------------------------------------------------------- transitions
 
 
-def _apply(
-    s: Session,
-    policy: Policy,
-    ticket: Ticket,
-    *,
-    actor: str,
-    to_status: str,
-    reason: str | None,
-    refusal_ground: str | None,
-    now: datetime,
-    settings_retention: int | None,
-    actor_id: str | None = None,
-) -> None:
-    kind = actor
-    reason = masking.mask_personal(reason) if reason else reason  # free text, as details
-    if not rules.allowed(kind, ticket.status, to_status):
-        raise ApiError(
-            409,
-            "transition_not_allowed",
-            f"{kind} may not move a ticket from {ticket.status} to {to_status}",
-            "body.to_status",
-        )
-    if to_status == Status.REFUSED:
-        if refusal_ground is None:
+@dataclass(frozen=True)
+class TransitionCommand:
+    """One move of a ticket: who asks (kind and id), to what, and why."""
+
+    reference: str
+    actor: Actor
+    actor_id: str
+    to_status: Status
+    reason: str | None
+    # What staff saw: a ticket moved since answers 409 version_conflict. None: not checked.
+    version: int | None = None
+    refusal_ground: str | None = None
+    # Set for the customer's own move: only on their own ticket, with the type's assurance.
+    customer_id: str | None = None
+    assurance: str | None = None
+
+
+def _check_refusal_ground(policy: Policy, command: TransitionCommand) -> None:
+    ground = command.refusal_ground
+    if command.to_status == Status.REFUSED:
+        if ground is None:
             raise ApiError(
                 422,
                 "refusal_ground_required",
                 "a refusal needs one of the policy's refusal grounds",
                 "body.refusal_ground",
             )
-        if refusal_ground not in policy.refusal_grounds:
+        if ground not in policy.refusal_grounds:
             raise ApiError(
                 422,
                 "unknown_refusal_ground",
                 "refusal_ground must be one of: " + ", ".join(policy.refusal_grounds),
                 "body.refusal_ground",
             )
-    elif refusal_ground is not None:
+    elif ground is not None:
         raise ApiError(
             422,
             "refusal_ground_not_allowed",
             "refusal_ground is only for to_status=refused",
             "body.refusal_ground",
         )
+
+
+def _apply(
+    s: Session,
+    policy: Policy,
+    ticket: Ticket,
+    command: TransitionCommand,
+    *,
+    now: datetime,
+    backup_retention_days: int | None,
+) -> None:
+    """The transition table, the refusal grounds, then the move, its flows and its audit entry."""
+    to_status, ground = command.to_status, command.refusal_ground
+    reason = masking.mask_personal(command.reason) if command.reason else command.reason
+    if not rules.allowed(command.actor, ticket.status, to_status):
+        raise ApiError(
+            409,
+            "transition_not_allowed",
+            f"{command.actor} may not move a ticket from {ticket.status} to {to_status}",
+            "body.to_status",
+        )
+    _check_refusal_ground(policy, command)
     previous = ticket.status
     ticket.status = str(to_status)
     ticket.version += 1
@@ -419,19 +251,16 @@ def _apply(
     if to_status in rules.FINAL_STATUSES:
         ticket.completed_at = now
         ticket.resolution = reason
-    if to_status == Status.REFUSED and refusal_ground is not None:
-        ticket.refusal_ground = refusal_ground
-        g = policy.refusal_grounds[refusal_ground]
+    if to_status == Status.REFUSED and ground is not None:
+        ticket.refusal_ground = ground
         clause = policy.refusal_clauses[ticket.brand]
-        ticket.resolution = f"{reason} [{clause}: {g[ticket.language]}]"
-    if to_status == Status.COMPLETED and ticket.type in rules.DELETION_TYPES:
-        if settings_retention is not None:
-            ticket.backup_rollover_at = now + timedelta(days=settings_retention)
-        _queue_deletion_notices(s, policy, ticket, now)
+        words = policy.refusal_grounds[ground][ticket.language]
+        ticket.resolution = f"{reason} [{clause}: {words}]"
+    flows.on_moved(s, policy, ticket, now, backup_retention_days)
     audit.append(
         s,
         now=now,
-        actor=actor_id or actor,
+        actor=command.actor_id,
         action="ticket.transition",
         ticket_reference=ticket.reference,
         customer_id=ticket.customer_id,
@@ -439,99 +268,74 @@ def _apply(
             "from": previous,
             "to": to_status,
             "reason": reason,
-            "refusal_ground": refusal_ground,
+            "refusal_ground": ground,
             "version": ticket.version,
         },
     )
-
-
-def _queue_deletion_notices(s: Session, policy: Policy, ticket: Ticket, now: datetime) -> None:
-    for recipient in policy.deletion_recipients.get(ticket.brand, []):
-        message = (
-            f"Ticket {ticket.reference}: please delete the personal information of "
-            f"customer {ticket.customer_id} ({ticket.type}); acknowledge to the "
-            "privacy team."
-        )
-        s.add(
-            TicketNotice(
-                ticket_id=ticket.id,
-                kind="deletion_notice",
-                recipient=recipient["id"],
-                status="queued",
-                message=message,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    s.flush()
 
 
 def _locked_ticket(s: Session, reference: str) -> Ticket:
     stmt = select(Ticket).where(Ticket.reference == reference).with_for_update()
     ticket = s.execute(stmt).scalar_one_or_none()
     if ticket is None:
-        raise ApiError(404, "ticket_not_found", "no such ticket", "path.reference")
+        raise _not_found()
     return ticket
 
 
+def _not_found() -> ApiError:
+    return ApiError(404, "ticket_not_found", "no such ticket", "path.reference")
+
+
 def transition(
-    s: Session,
+    command: TransitionCommand,
+    *,
+    db_session: Session,
     settings: Settings,
     policy: Policy,
-    *,
-    reference: str,
-    actor: str,
-    actor_id: str,
-    to_status: str,
-    reason: str | None,
-    version: int | None,
-    refusal_ground: str | None,
     now: datetime,
-    customer_id: str | None = None,
-    assurance: str | None = None,
 ) -> Ticket:
-    ticket = _locked_ticket(s, reference)
-    if customer_id is not None and ticket.customer_id != customer_id:
-        raise ApiError(404, "ticket_not_found", "no such ticket", "path.reference")
-    if customer_id is not None:
+    """Moves a ticket (staff, or the customer through the bot), commits, then sends what the
+    move set off. The one entry point for the API and the console."""
+    ticket = _locked_ticket(db_session, command.reference)
+    if command.customer_id is not None:
+        if ticket.customer_id != command.customer_id:
+            raise _not_found()
         # The customer's own actions need the same verification as filing the ticket type.
-        _require_assurance(assurance or "", "withdraw", ticket.type)
-    if version is not None and version != ticket.version:
+        _require_assurance(command.assurance or "", "withdraw", ticket.type)
+    if command.version is not None and command.version != ticket.version:
         raise ApiError(
             409,
             "version_conflict",
-            f"the ticket is at version {ticket.version}, not {version}; reload it",
+            f"the ticket is at version {ticket.version}, not {command.version}; reload it",
             "body.version",
             details=[{"current_version": ticket.version}],
         )
     _apply(
-        s,
+        db_session,
         policy,
         ticket,
-        actor=actor,
-        to_status=to_status,
-        reason=reason,
-        refusal_ground=refusal_ground,
+        command,
         now=now,
-        settings_retention=settings.backup_retention_days,
-        actor_id=actor_id,
+        backup_retention_days=settings.backup_retention_days,
     )
-    s.commit()
-    s.refresh(ticket)
+    db_session.commit()
+    flows.after_commit(db_session, ticket, settings, now)
+    db_session.refresh(ticket)
     return ticket
 
 
+# ---------------------------------------------------------------- notices
+
+
 def record_delay(
-    s: Session, *, reference: str, reason: str, actor_id: str, now: datetime
+    *, db_session: Session, reference: str, reason: str, actor_id: str, now: datetime
 ) -> Ticket:
     """A delay is a notice on the ticket, never a new due date."""
     reason = masking.mask_personal(reason)
-    ticket = _locked_ticket(s, reference)
+    ticket = _locked_ticket(db_session, reference)
     if ticket.status in rules.FINAL_STATUSES:
         raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")
-    s.add(
+    db_session.add(
         TicketNotice(
             ticket_id=ticket.id,
             kind="delay",
@@ -544,7 +348,7 @@ def record_delay(
         )
     )
     audit.append(
-        s,
+        db_session,
         now=now,
         actor=actor_id,
         action="ticket.delay_notice",
@@ -552,17 +356,23 @@ def record_delay(
         customer_id=ticket.customer_id,
         data={"reason": reason},
     )
-    s.commit()
-    s.refresh(ticket)
+    db_session.commit()
+    db_session.refresh(ticket)
     return ticket
 
 
 def record_notice_reply(
-    s: Session, *, reference: str, notice_id: int, status: str, actor_id: str, now: datetime
+    *,
+    db_session: Session,
+    reference: str,
+    notice_id: int,
+    status: str,
+    actor_id: str,
+    now: datetime,
 ) -> Ticket:
     """A recipient answered a deletion notice: acknowledged, or holds no data (not_found)."""
-    ticket = _locked_ticket(s, reference)
-    notice = s.get(TicketNotice, notice_id)
+    ticket = _locked_ticket(db_session, reference)
+    notice = db_session.get(TicketNotice, notice_id)
     if notice is None or notice.ticket_id != ticket.id or notice.kind != "deletion_notice":
         raise ApiError(
             404, "notice_not_found", "no such deletion notice on this ticket", "path.notice_id"
@@ -571,7 +381,7 @@ def record_notice_reply(
         raise ApiError(409, "notice_not_sent", f"the notice is {notice.status}", "body.status")
     previous, notice.status, notice.updated_at = notice.status, status, now
     audit.append(
-        s,
+        db_session,
         now=now,
         actor=actor_id,
         action="ticket.notice_reply",
@@ -579,8 +389,8 @@ def record_notice_reply(
         customer_id=ticket.customer_id,
         data={"notice": notice.id, "recipient": notice.recipient, "from": previous, "to": status},
     )
-    s.commit()
-    s.refresh(ticket)
+    db_session.commit()
+    db_session.refresh(ticket)
     return ticket
 
 
@@ -590,7 +400,7 @@ def record_notice_reply(
 def get(s: Session, reference: str, customer_id: str | None = None) -> Ticket:
     ticket = s.execute(select(Ticket).where(Ticket.reference == reference)).scalar_one_or_none()
     if ticket is None or (customer_id is not None and ticket.customer_id != customer_id):
-        raise ApiError(404, "ticket_not_found", "no such ticket", "path.reference")
+        raise _not_found()
     return ticket
 
 
@@ -627,6 +437,54 @@ def search(
     total = s.execute(select(func.count()).select_from(Ticket).where(*conds)).scalar_one()
     stmt = select(Ticket).where(*conds).order_by(Ticket.id.desc()).limit(limit).offset(offset)
     return list(s.execute(stmt).scalars()), int(total)
+
+
+def search_for_staff(
+    *, db_session: Session, actor: str, now: datetime, **filters: Any
+) -> tuple[list[Ticket], int]:
+    """`search`, audited as a staff read of the queue (customer ids are personal data)."""
+    items, total = search(db_session, now=now, **filters)
+    audit.append(
+        db_session,
+        now=now,
+        actor=actor,
+        action="staff.list_tickets",
+        customer_id=filters.get("customer_id"),
+        data={
+            "status": filters.get("status"),
+            "type": filters.get("type"),
+            "brand": filters.get("brand"),
+            "overdue": filters.get("overdue"),
+            "returned": len(items),
+        },
+    )
+    db_session.commit()
+    return items, total
+
+
+def record_staff_read(
+    ticket: Ticket, *, db_session: Session, actor: str, now: datetime, action: str
+) -> None:
+    """A staff read of one ticket (or of its audit trail) is itself audited."""
+    audit.append(
+        db_session,
+        now=now,
+        actor=actor,
+        action=action,
+        ticket_reference=ticket.reference,
+        customer_id=ticket.customer_id,
+    )
+    db_session.commit()
+
+
+def audit_trail(
+    ticket: Ticket, *, db_session: Session, actor: str, now: datetime
+) -> list[AuditEntry]:
+    entries = list(audit.ticket_entries(db_session, ticket.reference))
+    record_staff_read(
+        ticket, db_session=db_session, actor=actor, now=now, action="staff.read_audit"
+    )
+    return entries
 
 
 # ---------------------------------------------------------------- upkeep

@@ -5,10 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 
+from api.core.auth import NowDep, SettingsDep, require_bot
 from api.core.database import get_session
 from api.core.errors import error_responses
-from api.core.security import get_settings, require_bot
-from api.core.settings import Settings
 from api.verification import service
 from api.verification.schemas import (
     AppSessionIn,
@@ -35,33 +34,36 @@ router = APIRouter(
 )
 
 SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 @router.post(
     "", status_code=201, response_model=VerificationOut, responses=error_responses(401, 422, 429)
 )
 def start(
-    body: VerificationStart, request: Request, session: SessionDep, settings: SettingsDep
+    body: VerificationStart,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> VerificationOut:
     return service.start(
-        session,
-        settings,
+        db_session=session,
+        settings=settings,
         method=body.method,
         mobile=body.mobile,
         channel=body.channel,
         language=body.language,
         client=client_address(request),
-        now=request.app.state.clock.now(),
+        now=now,
     )
 
 
 @router.post("/app-session", response_model=CheckOut, responses=error_responses(401, 422))
 def app_session(
-    body: AppSessionIn, request: Request, session: SessionDep, settings: SettingsDep
+    body: AppSessionIn, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> CheckOut:
     return service.check_app_session(
-        session, settings, token=body.session_token, now=request.app.state.clock.now()
+        db_session=session, settings=settings, token=body.session_token, now=now
     )
 
 
@@ -69,10 +71,10 @@ def app_session(
 def check(
     id: Annotated[str, Path(max_length=64)],
     body: CheckIn,
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> CheckOut:
     return service.check(
-        session, settings, challenge_id=id, code=body.code, now=request.app.state.clock.now()
+        db_session=session, settings=settings, challenge_id=id, code=body.code, now=now
     )

@@ -21,16 +21,11 @@ from sqlalchemy.orm import Session
 
 from api.core import ratelimit
 from api.core.clock import as_utc
+from api.core.crypto import DUMMY_PASSWORD_HASH, keyed_hash, verify_password
 from api.core.database import is_postgres, upsert
 from api.core.errors import ApiError
-from api.core.security import (
-    DUMMY_PASSWORD_HASH,
-    keyed_hash,
-    read_app_session,
-    sign_proof,
-    verify_password,
-)
 from api.core.settings import Settings
+from api.core.tokens import read_app_session, sign_proof
 from api.notifications import service as outbox
 from api.subjects import service as subjects
 from api.subjects.models import Customer
@@ -71,9 +66,9 @@ def start_limits(settings: Settings, client: str, channel: str) -> list[ratelimi
 
 
 def start(
-    session: Session,
-    settings: Settings,
     *,
+    db_session: Session,
+    settings: Settings,
     method: str,
     mobile: str,
     channel: str,
@@ -81,6 +76,7 @@ def start(
     client: str,
     now: datetime,
 ) -> VerificationOut:
+    session = db_session
     e164 = subjects.normalise_mobile(mobile)
     ratelimit.enforce(
         session, start_limits(settings, client, channel), now, settings.start_window_seconds
@@ -185,8 +181,9 @@ def _lock_policy(settings: Settings, method: str) -> tuple[int, int]:
 
 
 def check(
-    session: Session, settings: Settings, *, challenge_id: str, code: str, now: datetime
+    *, db_session: Session, settings: Settings, challenge_id: str, code: str, now: datetime
 ) -> CheckOut:
+    session = db_session
     stmt = select(Challenge).where(Challenge.id == challenge_id).with_for_update()
     challenge = session.execute(stmt).scalar_one_or_none()
     if challenge is None:
@@ -237,8 +234,9 @@ def check(
 
 
 def check_app_session(
-    session: Session, settings: Settings, *, token: str, now: datetime
+    *, db_session: Session, settings: Settings, token: str, now: datetime
 ) -> CheckOut:
+    session = db_session
     customer_id = read_app_session(settings, token, now)
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None:

@@ -10,7 +10,7 @@ from api_helpers import BOT, STAFF
 from conftest import make_settings
 from fastapi.testclient import TestClient
 
-from api.core.security import MaskingFilter, mask_mobile
+from api.core.log_masking import MaskingFilter, mask_mobile
 from api.core.settings import ConfigurationError, Settings, resolve_secrets
 from api.main import create_app
 

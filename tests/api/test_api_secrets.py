@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from api import cli
 from api.core.clock import FixedClock
 from api.core.database import make_engine
-from api.core.security import install_log_masking
+from api.core.log_masking import install_log_masking
 from api.core.settings import Settings, resolve_secrets
 from api.dev.models import DevOutboxCopy
 from api.main import create_app

@@ -366,7 +366,7 @@ def test_deletion_ledger_and_backup_rollover(client: TestClient, clock: FixedClo
 def test_notice_dispatch_retries_bounded(
     client: TestClient, app: FastAPI, clock: FixedClock
 ) -> None:
-    from api.notifications.service import dispatch_due_notices
+    from api.tickets.flows import dispatch_due_notices
     from api.tickets.models import TicketNotice
 
     t = new_ticket(client, "cancel_account", {}, customer_id="C-0002")

@@ -18,6 +18,7 @@ from api.core.settings import Settings
 from api.tickets import rules
 from api.tickets import service as tickets
 from api.tickets.models import Ticket
+from contract import Actor, Status
 
 
 def move(
@@ -192,16 +193,16 @@ def _run_steps(steps: list[tuple[str, str, str | None]]) -> None:
     for actor, target, ground in steps:
         before, version = t.status, t.version
         try:
+            command = tickets.TransitionCommand(
+                t.reference, Actor(actor), actor, Status(target), "r", refusal_ground=ground
+            )
             tickets._apply(
                 cast(Session, _FakeSession()),
                 _POLICY,
                 t,
-                actor=actor,
-                to_status=target,
-                reason="r",
-                refusal_ground=ground,
+                command,
                 now=NOW,
-                settings_retention=30,
+                backup_retention_days=30,
             )
         except ApiError as exc:
             assert exc.status in (409, 422)

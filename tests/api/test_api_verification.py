@@ -259,7 +259,7 @@ def test_unknown_challenge_404(client: TestClient) -> None:
 
 
 def test_mobile_masked_in_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    from api.core.security import MaskingFilter
+    from api.core.log_masking import MaskingFilter
 
     caplog.handler.addFilter(MaskingFilter())
     with caplog.at_level(logging.INFO):

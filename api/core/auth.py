@@ -1,0 +1,78 @@
+"""Who is asking: the request dependencies for the bot's key, the subject proof and staff tokens.
+
+Routes declare them (`BotDep`, `SubjectDep`, `StaffDep`) instead of reading headers; the
+settings and the clock come from the app the same way.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.core.crypto import token_fingerprint
+from api.core.errors import ApiError
+from api.core.settings import Settings
+from api.core.tokens import SubjectProof, read_proof
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_now(request: Request) -> datetime:
+    """The app's clock (frozen in tests), read once per request."""
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+def require_bot(request: Request) -> None:
+    settings = get_settings(request)
+    key = request.headers.get("x-api-key", "")
+    if not key or not hmac.compare_digest(key.encode(), settings.bot_api_key.encode()):
+        raise ApiError(401, "invalid_api_key", "a valid X-API-Key is required", "header.X-API-Key")
+
+
+def staff_id(request: Request) -> str | None:
+    """The staff actor id if a valid bearer token was sent, else None."""
+    settings = get_settings(request)
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    token = auth[7:].strip().encode()
+    for known in settings.staff_token_list:
+        if hmac.compare_digest(token, known.encode()):
+            return "staff:" + token_fingerprint(known)
+    return None
+
+
+def require_staff(request: Request) -> str:
+    actor = staff_id(request)
+    if actor is None:
+        raise ApiError(
+            401,
+            "invalid_staff_token",
+            "a valid staff bearer token is required",
+            "header.Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return actor
+
+
+def require_subject(request: Request) -> SubjectProof:
+    require_bot(request)
+    token = request.headers.get("x-subject-proof", "")
+    if not token:
+        raise ApiError(
+            401, "proof_required", "X-Subject-Proof is required", "header.X-Subject-Proof"
+        )
+    return read_proof(get_settings(request), token, get_now(request))
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
+SubjectDep = Annotated[SubjectProof, Depends(require_subject)]
+StaffDep = Annotated[str, Depends(require_staff)]
