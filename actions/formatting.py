@@ -29,21 +29,6 @@ def format_date(value: str, lang: str | None) -> str:
     return f"{local.year}年{local.month}月{local.day}日"
 
 
-def mask_mobile(mobile: str) -> str:
-    digits = re.sub(r"\D", "", mobile)
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}"
-
-
-def normalise_mobile(text: str) -> str | None:
-    """An 11-digit mainland mobile number from typed text (spaces, dashes, +86 allowed)."""
-    compact = re.sub(r"[\s\-()（）]", "", text)
-    compact = re.sub(r"(?<!\d)\+?86(?=1[3-9]\d{9}(?!\d))", "", compact)
-    found = re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", compact)
-    return found[0] if len(found) == 1 else None
-
-
 def normalise_code(text: str) -> str | None:
     found = re.findall(r"(?<!\d)\d{4,8}(?!\d)", text)
     return found[0] if len(found) == 1 else None

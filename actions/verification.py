@@ -16,7 +16,8 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendError, BackendUnavailable, RightsClient
-from actions.formatting import mask_mobile, normalise_code, normalise_mobile
+from actions.formatting import normalise_code
+from privacy.masking import mask_mobile, normalise_mobile
 
 log = logging.getLogger(__name__)
 

@@ -108,16 +108,45 @@ def mask_mobile(number: str) -> str:
     return f"{prefix}{digits[:3]}****{digits[-4:]}"
 
 
-def mask_mobiles(text: str) -> str:
+def _mobile_matches(text: str) -> list[tuple[int, int, phonenumbers.PhoneNumber]]:
     # The matcher refuses a number glued to a Latin letter ("mobile13800138000"); it reads a
     # copy with letters blanked (same length), and the spans are cut from the original.
-    probe = re.sub(r"[A-Za-z]", " ", text)
+    probe = re.sub(r"[A-Za-z]", " ", ascii_digits(text))
+    return [
+        (match.start, match.end, match.number)
+        for match in phonenumbers.PhoneNumberMatcher(
+            probe, "CN", leniency=phonenumbers.Leniency.VALID
+        )
+        if phonenumbers.number_type(match.number) in _MOBILE_TYPES
+    ]
+
+
+def normalise_mobile(text: str) -> str | None:
+    """The 11-digit national number of the one mainland mobile in `text` (typed with spaces,
+    dashes, +86, full-width digits), else None (none, several, a landline, another country)."""
+    found = {
+        str(number.national_number)
+        for _start, _end, number in _mobile_matches(text)
+        if number.country_code == 86
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def mobile_e164(raw: str) -> str | None:
+    """E.164 form of a mainland (default region CN) or international number, else None."""
+    try:
+        number = phonenumbers.parse(ascii_digits(raw), "CN")
+    except Exception:  # the parser rejects odd input in several ways
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_mobiles(text: str) -> str:
     pieces: list[str] = []
     cursor = 0
-    for match in phonenumbers.PhoneNumberMatcher(probe, "CN", leniency=phonenumbers.Leniency.VALID):
-        if phonenumbers.number_type(match.number) not in _MOBILE_TYPES:
-            continue
-        start, end = match.start, match.end
+    for start, end, _number in _mobile_matches(text):
         raw = text[start:end]
         lead = len(raw) - len(raw.lstrip())
         pieces.append(text[cursor : start + lead])

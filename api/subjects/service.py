@@ -6,7 +6,6 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-import phonenumbers
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,22 +13,19 @@ from sqlalchemy.orm import Session
 from api.consent import service as consent_service
 from api.core.crypto import hash_password, keyed_hash
 from api.core.errors import ApiError
-from api.core.log_masking import mask_mobile
 from api.subjects.models import Customer, Vehicle
 from contract import Actor
+from privacy import masking
 
 log = logging.getLogger("api.subjects")
 
 
 def normalise_mobile(raw: str, field: str = "body.mobile") -> str:
     """E.164 form of a mainland (default region CN) or international number, else 422."""
-    try:
-        number = phonenumbers.parse(raw, "CN")
-    except Exception as exc:  # the parser may reject odd input in several ways
-        raise ApiError(422, "invalid_mobile", "not a phone number", field) from exc
-    if not phonenumbers.is_valid_number(number):
+    e164 = masking.mobile_e164(raw)
+    if e164 is None:
         raise ApiError(422, "invalid_mobile", "not a valid phone number", field)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def mobile_hash(pepper: str, e164: str) -> str:
@@ -38,7 +34,7 @@ def mobile_hash(pepper: str, e164: str) -> str:
 
 def masked(e164: str) -> str:
     national = e164[3:] if e164.startswith("+86") else e164
-    return mask_mobile(national)
+    return masking.mask_mobile(national)
 
 
 def find_by_mobile_hash(session: Session, digest: str) -> Customer | None:

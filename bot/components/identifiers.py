@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -30,6 +29,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from stdnum.cn import ric
+
+from privacy.masking import mask_mobile, normalise_mobile
 
 CODE_MASK = "******"
 ID_MASK = "******************"
@@ -90,21 +91,6 @@ def is_valid_vin(vin: str) -> bool:
     return True
 
 
-def normalise_mobile(raw: str) -> str | None:
-    digits = re.sub(r"[ -]", "", raw)
-    try:
-        number = phonenumbers.parse(digits, "CN")
-    except phonenumbers.NumberParseException:
-        return None
-    if number.country_code != 86:
-        return None
-    if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return str(number.national_number)
-
-
 def _overlaps(start: int, end: int, taken: list[Identifier]) -> bool:
     return any(start < item.end and end > item.start for item in taken)
 
@@ -141,14 +127,6 @@ def find_identifiers(text: str) -> list[Identifier]:
             )
 
     return sorted(found, key=lambda item: item.start)
-
-
-def mask_mobile(mobile: str) -> str:
-    """138****8000: the form the design allows mobile numbers to be stored and shown in."""
-    digits = re.sub(r"\D", "", mobile)[-11:]
-    if len(digits) != 11:
-        return "*" * len(mobile)
-    return f"{digits[:3]}****{digits[-4:]}"
 
 
 def redact(text: str) -> str:

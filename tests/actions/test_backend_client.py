@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from actions.backend import BackendError, BackendUnavailable, RightsClient
-from actions.formatting import format_date, mask_mobile, normalise_code, normalise_mobile
+from actions.formatting import format_date, normalise_code
 from actions.settings import Settings
+from privacy.masking import mask_mobile, normalise_mobile
 
 
 def client_with(handler, attempts: int = 3) -> RightsClient:
