@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from api.core.auth import get_settings
+from api.core.auth import NowDep, SettingsDep
 from api.core.database import get_session
 from api.core.errors import error_responses
-from api.core.settings import Settings
 from api.dev import service, sink
 from api.dev.schemas import AppSessionRequest, AppSessionToken
 from api.notifications.schemas import OutboxItem, OutboxList
@@ -39,12 +38,10 @@ def read_outbox(
 )
 def app_session(
     body: AppSessionRequest,
-    request: Request,
     session: Annotated[Session, Depends(get_session)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: SettingsDep,
+    now: NowDep,
 ) -> AppSessionToken:
     return AppSessionToken(
-        session_token=service.issue_app_session(
-            session, settings, body.customer_id, request.app.state.clock.now()
-        )
+        session_token=service.issue_app_session(session, settings, body.customer_id, now)
     )
