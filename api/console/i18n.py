@@ -71,8 +71,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Search: reference, mobile or customer ID",
     },
     "search_example": {
-        "zh": "例如 PR-2026-000123、13800138000 或 C-0001",
-        "en": "e.g. PR-2026-000123, 13800138000 or C-0001",
+        "zh": "例如 PR-2026-000123、13500000000 或 C-0001",
+        "en": "e.g. PR-2026-000123, 13500000000 or C-0001",
     },
     "hint_reference": {
         "zh": "没有编号为 {value} 的工单。",
@@ -87,10 +87,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No matching tickets for customer ID {value}.",
     },
     "hint_how": {
-        "zh": "搜索框可以输入工单编号（PR-2026-000123）、手机号（13800138000）"
+        "zh": "搜索框可以输入工单编号（PR-2026-000123）、手机号（13500000000）"
         "或客户编号（C-0001）。",
         "en": "The search box takes a reference (PR-2026-000123), a mobile number "
-        "(13800138000) or a customer ID (C-0001).",
+        "(13500000000) or a customer ID (C-0001).",
     },
     "hint_other_filters": {
         "zh": "其他筛选条件也在生效；清除筛选后再试。",

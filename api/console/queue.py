@@ -34,6 +34,7 @@ MAX_QUERY = 40
 
 _REFERENCE_RE = re.compile(r"^PR-\d{4}-\d{6}$", re.IGNORECASE)
 _PHONE_RE = re.compile(r"^\+?[\d\s\-()]{7,20}$")
+_MASKED_RE = re.compile(r"^\+?\d{2,8}\*{2,8}\d{2,8}$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class QueueFilters:
     brand: str | None = None
     customer_id: str | None = None  # from links that name a customer
     overdue: bool | None = None
+    # A mobile searched for, masked: the page redirects a typed number to its customer id, so
+    # that no full number stays in the address bar, the history or the links of the page.
+    from_mobile: str | None = None
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (links, the CSV export, the form's values)."""
@@ -57,6 +61,7 @@ class QueueFilters:
                 ("type", self.type),
                 ("brand", self.brand),
                 ("customer_id", self.customer_id),
+                ("from_mobile", self.from_mobile),
             )
             if v
         }
@@ -93,7 +98,12 @@ def parse_filters(params: Mapping[str, str]) -> tuple[QueueFilters, list[str]]:
         overdue = False
     elif overdue_raw:
         invalid.append("overdue")
+    masked = text("from_mobile", 20)
+    if masked is not None and not _MASKED_RE.match(masked):
+        invalid.append("from_mobile")
+        masked = None
     return QueueFilters(
+        from_mobile=masked,
         q=text("q", MAX_QUERY),
         view=one("view", VIEWS),
         status=one("status", rules.STATUSES),
@@ -118,7 +128,12 @@ class Search:
     found: bool = True  # False: no such customer (mobile) known
 
 
-def read_search(s: Session, pepper: str, q: str) -> Search:
+def read_search(s: Session, pepper: str, q: str | None, from_mobile: str | None) -> Search | None:
+    if from_mobile is not None:  # the page this search was redirected to
+        resolved = q.upper() if q else None
+        return Search("mobile", from_mobile, customer_id=resolved, found=resolved is not None)
+    if not q:
+        return None
     if _REFERENCE_RE.match(q):
         ref = q.upper()
         return Search("reference", ref, reference=ref)
@@ -171,6 +186,16 @@ def working_days_left(ticket: Ticket, now: datetime) -> int | None:
     return -max(1, _working_days_between(due_day, today))
 
 
+def mobile_redirect(filters: QueueFilters, search: Search | None) -> dict[str, str] | None:
+    """The query to redirect a typed mobile number to (its customer id and the masked number)."""
+    if search is None or search.kind != "mobile" or filters.from_mobile is not None:
+        return None
+    query = {k: v for k, v in filters.query().items() if k != "q"}
+    if search.customer_id:
+        query["q"] = search.customer_id
+    return {**query, "from_mobile": search.shown}
+
+
 @dataclass(frozen=True)
 class QueueRow:
     ticket: Ticket
@@ -218,7 +243,7 @@ def sort_key(row: QueueRow) -> tuple[bool, datetime, int]:
 
 def load(s: Session, *, now: datetime, filters: QueueFilters, pepper: str) -> Queue:
     """The matching tickets in queue order, the counts of the whole queue, the search read."""
-    search = read_search(s, pepper, filters.q) if filters.q else None
+    search = read_search(s, pepper, filters.q, filters.from_mobile)
     customer_id = filters.customer_id
     if search is not None and search.customer_id:
         customer_id = search.customer_id

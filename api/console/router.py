@@ -258,6 +258,9 @@ def queue_page(
 ) -> Response:
     filters, invalid = queue.parse_filters(request.query_params)
     found = queue.load(db, now=now, filters=filters, pepper=settings.lookup_pepper)
+    redirect = queue.mobile_redirect(filters, found.search)
+    if redirect is not None:
+        return RedirectResponse("/console/queue?" + urlencode(redirect), status_code=303)
     try:
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:

@@ -261,11 +261,17 @@ def test_csv_export_follows_the_filters(client: TestClient) -> None:
     assert r.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][0] == "编号" and "到期时间（北京时间 UTC+8）" in rows[0]
-    for column in ("结案时间（北京时间 UTC+8）", "拒绝理由", "处理结果", "剩余工作日（负数为逾期）"):
+    for column in (
+        "结案时间（北京时间 UTC+8）",
+        "拒绝理由",
+        "处理结果",
+        "剩余工作日（负数为逾期）",
+    ):
         assert column in rows[0]
     # 10:00 on 11 May in Beijing: the file's name is in the zone of the times inside it
-    assert "20260511-1000-%E5%8C%97%E4%BA%AC%E6%97%B6%E9%97%B4.csv" in (
-        r.headers["content-disposition"]
+    assert (
+        "20260511-1000-%E5%8C%97%E4%BA%AC%E6%97%B6%E9%97%B4.csv"
+        in (r.headers["content-disposition"])
     )
     assert rows[1][rows[0].index("创建时间（北京时间 UTC+8）")] == "2026-05-11 10:00"
     assert [row[0] for row in rows[1:]] == [mini["reference"]]
