@@ -17,6 +17,7 @@ from api.audit import service as audit
 from api.audit.router import router as audit_router
 from api.consent.router import router as consent_router
 from api.console.router import router as console_router
+from api.console.staff import seed_demo_accounts
 from api.core import ratelimit
 from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
@@ -52,6 +53,7 @@ def startup(app: FastAPI) -> None:
     with app.state.session_factory() as s:
         if settings.is_dev and settings.load_demo_data:
             load_demo_customers(s, settings.demo_customers_file, settings.lookup_pepper, now)
+            seed_demo_accounts(s, now)
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
         purge_outbox(s, now, settings.outbox_retention_days)
