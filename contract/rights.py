@@ -29,6 +29,8 @@ class TicketTypeRules:
     # "always", "never", or "where_policy_answers": the brand's automated_decisions entry has an
     # answer, and the ticket is completed with it.
     takes_effect_at_once: str
+    # The consent purpose a ticket of the type always withdraws (unsubscribe: marketing), if any.
+    consent_purpose: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ class Rights:
             return bool(self.automated_decisions.get(brand, {}).get("answer"))
         return mode == "always"
 
+    def withdrawn_purpose(self, ticket_type: str, details: dict[str, Any]) -> str | None:
+        """The consent purpose a ticket withdraws: its type's own, or the one its details name."""
+        rules = self.rules(ticket_type)
+        if rules.consent_purpose is not None:
+            return rules.consent_purpose
+        if "purpose" in rules.required_details:
+            return str(details["purpose"])
+        return None
+
     def type_label(self, ticket_type: str, lang: str) -> str:
         return _in(self.rules(ticket_type).label, lang)
 
@@ -76,12 +87,16 @@ def load_rights(path: Path = RIGHTS_FILE) -> Rights:
             required_details=tuple(entry.get("required_details", ())),
             assurance_floor=Assurance(entry["assurance_floor"]),
             takes_effect_at_once=entry["takes_effect_at_once"],
+            consent_purpose=entry.get("consent_purpose"),
         )
         for type_id, entry in data["ticket_types"].items()
     }
     missing = set(TicketType) - set(types)
     if missing:
         raise ValueError(f"{path}: ticket_types lacks {sorted(missing)}")
+    for rules in types.values():
+        if rules.consent_purpose not in (None, *data["consent_purposes"]):
+            raise ValueError(f"{path}: {rules.type} withdraws an unknown purpose")
     for brand in data["automated_decisions"]:
         Brand(brand)
     return Rights(

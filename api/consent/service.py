@@ -53,6 +53,13 @@ def record(
     return event
 
 
+def state(
+    session: Session, customer_id: str, purpose: str, *, for_update: bool = False
+) -> ConsentState | None:
+    """One purpose's current state; `for_update` locks the row until the transaction ends."""
+    return session.get(ConsentState, (customer_id, purpose), with_for_update=for_update)
+
+
 def current(session: Session, customer_id: str) -> dict[str, bool]:
     stmt = select(ConsentState).where(ConsentState.customer_id == customer_id)
     return {s.purpose: s.granted for s in session.execute(stmt).scalars()}

@@ -15,6 +15,7 @@ from api.consent import service as consent_service
 from api.core.errors import ApiError
 from api.core.security import hash_password, keyed_hash, mask_mobile
 from api.subjects.models import Customer, Vehicle
+from contract import Actor
 
 log = logging.getLogger("api.subjects")
 
@@ -73,7 +74,7 @@ def load_demo_customers(session: Session, path: Path, pepper: str, now: datetime
                 granted=bool(granted),
                 source="demo_data",
                 now=now,
-                actor="system",
+                actor=Actor.SYSTEM,
                 ticket_reference=None,
             )
         added += 1

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from api.tickets.calendar import Calendars, load_dir
+from contract import Brand, TicketType
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKING_DAYS = 15
@@ -71,7 +72,7 @@ def add_working_days(start: date, days: int) -> tuple[date, bool]:
 
 def due_date(created_at: datetime, brand: str, ticket_type: str) -> tuple[date, bool]:
     local = created_at.astimezone(SHANGHAI).date()
-    if ticket_type == "cancel_account" or brand == "mini":
+    if ticket_type == TicketType.CANCEL_ACCOUNT or brand == Brand.MINI:
         return add_working_days(local, WORKING_DAYS)
     return local + timedelta(days=CALENDAR_DAYS), False
 

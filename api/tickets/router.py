@@ -24,6 +24,7 @@ from api.notifications.service import dispatch_due_notices
 from api.tickets import service
 from api.tickets.rules import DELETION_TYPES
 from api.tickets.schemas import (
+    Brand,
     DelayNoticeIn,
     NoticeReplyIn,
     Status,
@@ -35,6 +36,7 @@ from api.tickets.schemas import (
     TransitionIn,
     WithdrawIn,
 )
+from contract import Actor
 
 router = APIRouter(tags=["tickets"])
 
@@ -77,7 +79,7 @@ def list_tickets(
     session: SessionDep,
     status: Status | None = None,
     type: TicketType | None = None,
-    brand: Annotated[str | None, Query(pattern="^(mini|bmw)$")] = None,
+    brand: Brand | None = None,
     customer_id: Annotated[str | None, Query(max_length=32)] = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -178,7 +180,7 @@ def transition(
         settings,
         request.app.state.policy,
         reference=reference,
-        actor="staff",
+        actor=Actor.STAFF,
         actor_id=staff,
         to_status=body.to_status,
         reason=body.reason,
@@ -186,7 +188,7 @@ def transition(
         refusal_ground=body.refusal_ground,
         now=request.app.state.clock.now(),
     )
-    if ticket.type in DELETION_TYPES and ticket.status == "completed":
+    if ticket.type in DELETION_TYPES and ticket.status == Status.COMPLETED:
         session.commit()  # end the read transaction: SQLite allows one writer at a time
         with request.app.state.session_factory() as s:
             dispatch_due_notices(s, request.app.state.clock.now(), settings.notice_max_attempts)
@@ -216,9 +218,9 @@ def withdraw(
         settings,
         request.app.state.policy,
         reference=reference,
-        actor="bot",
+        actor=Actor.BOT,
         actor_id=f"subject:{proof.customer_id}",
-        to_status="withdrawn",
+        to_status=Status.WITHDRAWN,
         reason=body.reason or "withdrawn by the customer",
         version=None,
         refusal_ground=None,

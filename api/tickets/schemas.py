@@ -7,21 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
+from contract import FINAL_STATUSES, Brand, Channel, Language, Status, TicketType
 
-TicketType = Literal[
-    "unsubscribe_marketing",
-    "withdraw_consent",
-    "cancel_account",
-    "access_copy",
-    "rectification",
-    "deletion",
-    "portability",
-    "decision_explanation",
-    "complaint",
-]
-Status = Literal[
-    "received", "in_progress", "awaiting_customer", "completed", "refused", "withdrawn"
-]
+__all__ = ["Brand", "Channel", "Language", "Status", "TicketType"]  # the contract's, by name
+
 Text = Field(min_length=1, max_length=2000)
 ShortText = Field(min_length=1, max_length=200)
 
@@ -72,16 +61,16 @@ class ComplaintDetails(_Details):
     summary: str = Text
 
 
-DETAILS_MODELS: dict[str, type[_Details]] = {
-    "unsubscribe_marketing": NoDetails,
-    "withdraw_consent": WithdrawConsentDetails,
-    "cancel_account": CancelAccountDetails,
-    "access_copy": AccessCopyDetails,
-    "rectification": RectificationDetails,
-    "deletion": DeletionDetails,
-    "portability": PortabilityDetails,
-    "decision_explanation": DecisionDetails,
-    "complaint": ComplaintDetails,
+DETAILS_MODELS: dict[TicketType, type[_Details]] = {
+    TicketType.UNSUBSCRIBE_MARKETING: NoDetails,
+    TicketType.WITHDRAW_CONSENT: WithdrawConsentDetails,
+    TicketType.CANCEL_ACCOUNT: CancelAccountDetails,
+    TicketType.ACCESS_COPY: AccessCopyDetails,
+    TicketType.RECTIFICATION: RectificationDetails,
+    TicketType.DELETION: DeletionDetails,
+    TicketType.PORTABILITY: PortabilityDetails,
+    TicketType.DECISION_EXPLANATION: DecisionDetails,
+    TicketType.COMPLAINT: ComplaintDetails,
 }
 
 
@@ -89,8 +78,8 @@ class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: TicketType
-    channel: Literal["chat", "ivr"]
-    language: Literal["zh", "en"]
+    channel: Channel
+    language: Language
     details: dict[str, Any] = Field(
         default_factory=dict,
         description='by type, see the API table: e.g. withdraw_consent {"purpose"}',
@@ -143,18 +132,27 @@ def _local(value: datetime) -> datetime:
     return value.astimezone(SHANGHAI)
 
 
+def _closed_at(t: Ticket) -> datetime | None:
+    if t.status not in FINAL_STATUSES:
+        return None
+    return _local(t.completed_at or t.updated_at)
+
+
 class TicketOut(BaseModel):
     reference: str
-    type: str
-    status: str
-    brand: str
+    type: TicketType
+    status: Status
+    brand: Brand
     customer_id: str
-    channel: str
-    language: str
+    channel: Channel
+    language: Language
     details: dict[str, Any]
     created_at: datetime
     due_at: datetime
     due_at_provisional: bool
+    closed_at: datetime | None = Field(
+        description="when the ticket reached a final status (completed, refused, withdrawn)"
+    )
     version: int
     refusal_ground: str | None
     resolution: str | None
@@ -166,16 +164,17 @@ class TicketOut(BaseModel):
         # Times in Asia/Shanghai (+08:00): the due day is a Chinese calendar day.
         return cls(
             reference=t.reference,
-            type=t.type,
-            status=t.status,
-            brand=t.brand,
+            type=TicketType(t.type),
+            status=Status(t.status),
+            brand=Brand(t.brand),
             customer_id=t.customer_id,
-            channel=t.channel,
-            language=t.language,
+            channel=Channel(t.channel),
+            language=Language(t.language),
             details=t.details,
             created_at=_local(t.created_at),
             due_at=_local(t.due_at),
             due_at_provisional=t.due_at_provisional,
+            closed_at=_closed_at(t),
             version=t.version,
             refusal_ground=t.refusal_ground,
             resolution=t.resolution,

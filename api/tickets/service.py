@@ -21,10 +21,13 @@ from api.core.errors import ApiError, dotted, validation_details
 from api.core.policy import Policy
 from api.core.security import SubjectProof
 from api.core.settings import Settings
+from api.notifications import service as outbox
+from api.subjects.models import Customer
 from api.tickets import due, rules
 from api.tickets.models import IdempotencyKey, Ticket, TicketNotice, TicketSequence
 from api.tickets.schemas import DETAILS_MODELS, TicketCreate
 from api.verification.models import ProofUse
+from contract import Actor, Language, Status, TicketType
 from privacy import masking
 
 log = logging.getLogger("api.tickets")
@@ -46,7 +49,7 @@ def _require_assurance(assurance: str, action: str, ticket_type: str) -> None:
 def validate_details(
     policy: Policy, brand: str, ticket_type: str, details: dict[str, Any]
 ) -> dict[str, Any]:
-    model = DETAILS_MODELS[ticket_type]
+    model = DETAILS_MODELS[TicketType(ticket_type)]
     try:
         parsed = model.model_validate(details)
     except ValidationError as exc:
@@ -62,14 +65,16 @@ def validate_details(
             validation_details(errors),
         ) from exc
     clean = parsed.model_dump(exclude_none=True)
-    if ticket_type == "withdraw_consent" and clean["purpose"] not in policy.consent_purposes:
+    purposes = policy.consent_purposes
+    if ticket_type == TicketType.WITHDRAW_CONSENT and clean["purpose"] not in purposes:
         raise ApiError(
             422,
             "unknown_purpose",
             "purpose must be one of: " + ", ".join(policy.consent_purposes),
             "body.details.purpose",
         )
-    if ticket_type == "deletion" and clean["ground"] not in policy.deletion_ground_ids(brand):
+    grounds = policy.deletion_ground_ids(brand)
+    if ticket_type == TicketType.DELETION and clean["ground"] not in grounds:
         raise ApiError(
             422,
             "unknown_deletion_ground",
@@ -234,15 +239,16 @@ def _create_in(
             "this subject proof has already filed a ticket; verify again",
             "header.X-Subject-Proof",
         ) from exc
+    _refuse_if_in_effect(s, policy, body.type, proof.customer_id, details)
     due_at, provisional = due.due_at(now, proof.brand, body.type)
     ticket = Ticket(
         reference=next_reference(s, now.astimezone(due.SHANGHAI).year),
-        type=body.type,
-        status="received",
+        type=str(body.type),
+        status=str(Status.RECEIVED),
         brand=proof.brand,
         customer_id=proof.customer_id,
-        channel=body.channel,
-        language=body.language,
+        channel=str(body.channel),
+        language=str(body.language),
         assurance=proof.assurance,
         details=details,
         created_at=now,
@@ -273,18 +279,42 @@ def _create_in(
         },
     )
     _auto_complete(s, policy, ticket, now)
+    _tell_customer(s, policy, ticket, now)
     return ticket
+
+
+def _refuse_if_in_effect(
+    s: Session, policy: Policy, ticket_type: str, customer_id: str, details: dict[str, Any]
+) -> None:
+    """An unsubscribe or withdrawal whose consent is already withdrawn changes nothing: 409,
+    and nothing is filed. The consent row stays locked until the ticket is committed, so two
+    requests for the same purpose cannot both find it granted."""
+    purpose = policy.withdrawn_purpose(ticket_type, details)
+    if purpose is None:
+        return
+    state = consent.state(s, customer_id, purpose, for_update=True)
+    if state is None or state.granted:
+        return
+    from_details = policy.rules(ticket_type).consent_purpose is None
+    raise ApiError(
+        409,
+        "already_in_effect",
+        f"consent to {purpose} is already withdrawn; nothing was filed",
+        "body.details.purpose" if from_details else "body.type",
+        details=[{"purpose": purpose, "since": _local_iso(state.updated_at)}],
+    )
+
+
+def _local_iso(value: datetime) -> str:
+    return value.astimezone(due.SHANGHAI).isoformat()
 
 
 def _auto_complete(s: Session, policy: Policy, ticket: Ticket, now: datetime) -> None:
     """Requests that take effect at once complete in the creating transaction."""
+    if not policy.takes_effect_at_once(ticket.type, ticket.brand):
+        return
     lang = ticket.language
-    resolution: str | None = None
-    purpose = None
-    if ticket.type == "unsubscribe_marketing":
-        purpose = "marketing"
-    elif ticket.type == "withdraw_consent":
-        purpose = ticket.details["purpose"]
+    purpose = policy.withdrawn_purpose(ticket.type, ticket.details)
     if purpose is not None:
         consent.record(
             s,
@@ -293,27 +323,46 @@ def _auto_complete(s: Session, policy: Policy, ticket: Ticket, now: datetime) ->
             granted=False,
             source=ticket.type,
             now=now,
-            actor="system",
+            actor=Actor.SYSTEM,
             ticket_reference=ticket.reference,
         )
         text = policy.consent_purposes[purpose][lang]
-        resolution = f"已撤回同意：{text}" if lang == "zh" else f"Consent withdrawn: {text}"
-    elif ticket.type == "decision_explanation":
-        answer = policy.automated_decisions.get(ticket.brand, {}).get("answer")
-        if answer:
-            resolution = answer[lang]
-    if resolution is not None:
-        _apply(
-            s,
-            policy,
-            ticket,
-            actor="system",
-            to_status="completed",
-            reason=resolution,
-            refusal_ground=None,
-            now=now,
-            settings_retention=None,
-        )
+        resolution = f"已撤回同意：{text}" if lang == Language.ZH else f"Consent withdrawn: {text}"
+    else:
+        resolution = policy.automated_decisions[ticket.brand]["answer"][lang]
+    _apply(
+        s,
+        policy,
+        ticket,
+        actor=Actor.SYSTEM,
+        to_status=Status.COMPLETED,
+        reason=resolution,
+        refusal_ground=None,
+        now=now,
+        settings_retention=None,
+    )
+
+
+def _tell_customer(s: Session, policy: Policy, ticket: Ticket, now: datetime) -> None:
+    """The filed request by SMS to the registered mobile: the reference stays with the customer
+    whatever happens to the conversation."""
+    customer = s.get(Customer, ticket.customer_id)
+    if customer is None:
+        return
+    took_effect = ticket.status == Status.COMPLETED
+    outbox.enqueue(
+        s,
+        kind="sms",
+        to=customer.mobile_e164,
+        now=now,
+        body=outbox.request_filed_body(
+            reference=ticket.reference,
+            request=policy.type_label(ticket.type, ticket.language),
+            due_on=None if took_effect else ticket.due_at.astimezone(due.SHANGHAI).date(),
+            brand=ticket.brand,
+            language=ticket.language,
+        ),
+    )
 
 
 # ---------------------------------------------------------------- transitions
@@ -341,7 +390,7 @@ def _apply(
             f"{kind} may not move a ticket from {ticket.status} to {to_status}",
             "body.to_status",
         )
-    if to_status == "refused":
+    if to_status == Status.REFUSED:
         if refusal_ground is None:
             raise ApiError(
                 422,
@@ -364,18 +413,18 @@ def _apply(
             "body.refusal_ground",
         )
     previous = ticket.status
-    ticket.status = to_status
+    ticket.status = str(to_status)
     ticket.version += 1
     ticket.updated_at = now
     if to_status in rules.FINAL_STATUSES:
         ticket.completed_at = now
         ticket.resolution = reason
-    if to_status == "refused" and refusal_ground is not None:
+    if to_status == Status.REFUSED and refusal_ground is not None:
         ticket.refusal_ground = refusal_ground
         g = policy.refusal_grounds[refusal_ground]
         clause = policy.refusal_clauses[ticket.brand]
         ticket.resolution = f"{reason} [{clause}: {g[ticket.language]}]"
-    if to_status == "completed" and ticket.type in rules.DELETION_TYPES:
+    if to_status == Status.COMPLETED and ticket.type in rules.DELETION_TYPES:
         if settings_retention is not None:
             ticket.backup_rollover_at = now + timedelta(days=settings_retention)
         _queue_deletion_notices(s, policy, ticket, now)
@@ -596,7 +645,7 @@ def recompute_provisional(s: Session, now: datetime) -> int:
         audit.append(
             s,
             now=now,
-            actor="system",
+            actor=Actor.SYSTEM,
             action="ticket.due_recomputed",
             ticket_reference=ticket.reference,
             customer_id=ticket.customer_id,

@@ -5,8 +5,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Method = Literal["sms_code", "phone_password"]
-Assurance = Literal["sms_code", "phone_password", "app_session"]
+from contract import Assurance, Brand, Channel, Language
+
+# The ways to start a check; an app session (the third assurance) is checked by its own route.
+Method = Literal[Assurance.SMS_CODE, Assurance.PHONE_PASSWORD]
 CheckStatus = Literal["verified", "invalid", "locked", "expired"]
 
 
@@ -15,8 +17,8 @@ class VerificationStart(BaseModel):
 
     method: Method
     mobile: str = Field(min_length=3, max_length=32)
-    channel: Literal["chat", "ivr"] = "chat"
-    language: Literal["zh", "en"] = "zh"  # language of the SMS text
+    channel: Channel = Channel.CHAT
+    language: Language = Language.ZH  # language of the SMS text
 
 
 class VerificationOut(BaseModel):
@@ -45,5 +47,5 @@ class CheckOut(BaseModel):
     proof: str | None = None
     proof_expires_at: datetime | None = None
     customer_id: str | None = None
-    brand: str | None = None
+    brand: Brand | None = None
     assurance: Assurance | None = None

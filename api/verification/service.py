@@ -35,7 +35,8 @@ from api.notifications import service as outbox
 from api.subjects import service as subjects
 from api.subjects.models import Customer
 from api.verification.models import Challenge, GuessLock
-from api.verification.schemas import Assurance, CheckOut, CheckStatus, Method, VerificationOut
+from api.verification.schemas import CheckOut, CheckStatus, Method, VerificationOut
+from contract import Assurance, Brand
 
 
 def _code_hash(settings: Settings, challenge_id: str, code: str) -> str:
@@ -88,7 +89,7 @@ def start(
     customer = subjects.find_by_mobile_hash(session, digest)
     challenge_id = str(uuid.uuid4())
     code_hash = None
-    if method == "sms_code":
+    if method == Assurance.SMS_CODE:
         if is_postgres(session):
             # Serialise starts per number so that parallel requests cannot overrun the limit
             # (SQLite transactions are already serialised by BEGIN IMMEDIATE).
@@ -97,7 +98,7 @@ def start(
         recent = session.execute(
             select(func.count(), func.min(Challenge.created_at)).where(
                 Challenge.mobile_hash == digest,
-                Challenge.method == "sms_code",
+                Challenge.method == Assurance.SMS_CODE,
                 Challenge.created_at > window_start,
             )
         ).one()
@@ -125,8 +126,8 @@ def start(
             )
     challenge = Challenge(
         id=challenge_id,
-        method=method,
-        channel=channel,
+        method=str(method),
+        channel=str(channel),
         mobile_hash=digest,
         customer_id=customer.id if customer else None,
         code_hash=code_hash,
@@ -156,8 +157,8 @@ def _verified(
         proof=proof,
         proof_expires_at=proof_exp,
         customer_id=customer.id,
-        brand=customer.brand,
-        assurance=cast(Assurance, assurance),
+        brand=Brand(customer.brand),
+        assurance=Assurance(assurance),
     )
 
 
@@ -178,7 +179,7 @@ def _guess_lock(session: Session, mobile_hash: str, method: str, now: datetime) 
 
 
 def _lock_policy(settings: Settings, method: str) -> tuple[int, int]:
-    if method == "phone_password":
+    if method == Assurance.PHONE_PASSWORD:
         return settings.password_max_failures, settings.password_lock_seconds
     return settings.sms_max_failures, settings.sms_lock_seconds
 
@@ -206,7 +207,7 @@ def check(
         lock.failures, lock.locked_until, lock.window_started_at = 0, None, now
 
     customer = session.get(Customer, challenge.customer_id) if challenge.customer_id else None
-    if challenge.method == "phone_password":
+    if challenge.method == Assurance.PHONE_PASSWORD:
         stored = customer.phone_password_hash if customer else None
         ok = verify_password(code, stored or DUMMY_PASSWORD_HASH) and stored is not None
     else:
@@ -242,4 +243,4 @@ def check_app_session(
     customer = session.get(Customer, customer_id) if customer_id else None
     if customer is None:
         return CheckOut(status="invalid", attempts_left=0)
-    return _verified(settings, customer, "app_session", now, 0)
+    return _verified(settings, customer, Assurance.APP_SESSION, now, 0)

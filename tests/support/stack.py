@@ -42,7 +42,7 @@ REDIS_HOST = os.environ.get("PRIVACY_REDIS_HOST", "127.0.0.1")
 IVR_CALL_STATE_URL = f"redis://{REDIS_HOST}:6379/2"
 
 RASA_START_TIMEOUT = float(os.environ.get("PRIVACY_RASA_START_TIMEOUT", "420"))
-CODE_IN_BODY = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
+CODE_IN_BODY = re.compile(r"(?:验证码是|verification code is )([0-9]{6})")  # not a reference
 REFERENCE = re.compile(r"PR-\d{4}-\d{6}")
 
 
