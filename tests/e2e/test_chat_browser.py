@@ -461,3 +461,28 @@ def test_unsubscribe_on_a_phone(stack: Stack, new_context: Any) -> None:
     )["items"]
     assert reference in {t["reference"] for t in tickets}
     assert errors == []
+
+
+def test_reload_mid_request_shows_what_is_asked(stack: Stack, new_context: Any) -> None:
+    """One greeting naming the page's brand; a reload brings back the question the bot waits on."""
+    page = new_context(PHONE).new_page()
+    errors = watch_errors(page)
+    open_chat(page, chat_url(stack), "mini", "zh")
+    greeting = type_message(page, "你好")
+    assert "MINI" in greeting and "BMW" not in greeting, greeting
+    asked = type_message(page, "我想退订营销短信")
+    assert "手机号码" in asked, asked
+
+    page.reload()
+    expect(page.locator("li.msg--user .bubble")).to_have_text(["你好", "我想退订营销短信"])
+    expect(page.locator("li.msg--bot .bubble").last).to_contain_text("手机号码")
+    assert "BMW / MINI" not in page.locator("#messages").inner_text()
+    assert page.locator("li.msg--user time.stamp").count() == 2
+    screenshot(page, "webchat-phone-reload-mid-request")
+
+    # The conversation goes on where it was: the number answers the question shown.
+    said = type_message(page, MOBILE)
+    assert "验证码" in said, said
+    page.reload()
+    expect(page.locator("li.msg--user .bubble").last).to_have_text("138****8000")
+    assert errors == []
