@@ -348,8 +348,17 @@ def test_reload_restores_the_conversation_and_new_chat_asks_first(
 
 
 def test_full_policy_one_tap_away(new_context: Any) -> None:
-    page = scripted_page(new_context, PHONE, locale="en-US")
+    cited = [{"from": "bot", "time": NOW, "buttons": [],
+              "text": "We reply within 30 days. (Source: BMW policy, part V)"},
+             {"from": "bot", "time": NOW, "buttons": [],
+              "text": "所有请求将在15个工作日内答复。（依据：MINI 隐私政策第五部分）"}]
+    page = scripted_page(new_context, PHONE, locale="en-US", transcript=cited)
     page.goto("https://chat.example.test/webhooks/webchat/?brand=mini&lang=en")
+    # The part an answer cites is a link to that part of the full text.
+    expect(page.get_by_role("link", name="BMW policy, part V")).to_have_attribute(
+        "href", re.compile(r"/webhooks/webchat/policy/bmw#part-5$"))
+    expect(page.get_by_role("link", name="MINI 隐私政策第五部分")).to_have_attribute(
+        "href", re.compile(r"/webhooks/webchat/policy/mini#part-5$"))
     link = page.get_by_role("link", name="The full MINI privacy policy")
     expect(link).to_have_text("Full policy")
     page.get_by_label("BMW", exact=True).check()

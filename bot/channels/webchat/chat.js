@@ -190,9 +190,20 @@
   const t = () => TEXT[state.lang];
 
   // --- rendering ------------------------------------------------------------------------------
-  // Links for web addresses, e-mail addresses and hotline numbers, built as elements; ticket
-  // references are kept on one line.
-  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})/g;
+  // Links for web addresses, e-mail addresses, hotline numbers and the policy parts answers cite
+  // ("MINI 隐私政策第五部分", "BMW policy, part V"), built as elements; ticket references are
+  // kept on one line.
+  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})|((MINI|BMW) 隐私政策第([一二三四五六七八九])部分)|((MINI|BMW) policy, parts? (IX|IV|V?I{1,3}|V|[1-9])(?![A-Za-z0-9]))/g;
+  const PART_NUMBERS = {
+    一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9,
+    I: 1, II: 2, III: 3, IV: 4, V: 5, VI: 6, VII: 7, VIII: 8, IX: 9,
+  };
+
+  function citedPart(match) {
+    const brand = (match[6] || match[9]).toLowerCase();
+    const part = PART_NUMBERS[match[7] || match[10]] || Number(match[10]);
+    return `${policyUrl(brand)}#part-${part}`;
+  }
 
   function appendText(parent, text) {
     let last = 0;
@@ -211,6 +222,8 @@
       if (match[1]) {
         value = value.replace(/[.,;:!?]+$/, "");
         href = value;
+      } else if (match[5] || match[8]) {
+        href = citedPart(match);
       } else if (match[2]) {
         href = `mailto:${value}`;
       } else {
@@ -571,11 +584,14 @@
     els.confirm.showModal();
     els.confirmNo.focus();
   });
-  els.confirmYes.addEventListener("click", () => els.confirm.close("new"));
+  // Wiped at once on the click (the dialog's close event comes later, after a next keystroke).
+  els.confirmYes.addEventListener("click", () => {
+    els.confirm.close("new");
+    startNewConversation();
+  });
   els.confirmNo.addEventListener("click", () => els.confirm.close("keep"));
   els.confirm.addEventListener("close", () => {
-    if (els.confirm.returnValue === "new") startNewConversation();
-    else els.restart.focus();
+    if (els.confirm.returnValue !== "new") els.restart.focus();
   });
 
   els.composer.addEventListener("submit", async (event) => {
