@@ -78,6 +78,8 @@ def answer_from_policy_text(
         response="utter_policy_passage",
         clause_id=hit.clause_id,
         clause_title=hit.title,
+        part_zh=hit.part_name("zh"),
+        part_en=hit.part_name("en"),
         passage=hit.passage,
     )
     return str(hit.clause_id)

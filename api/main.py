@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -21,6 +21,7 @@ from api.console.staff import seed_demo_accounts
 from api.core import ratelimit
 from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
+from api.core.docs import create_documented_app
 from api.core.errors import error_responses, install_error_handlers
 from api.core.limits import BodySizeLimit
 from api.core.migrate import upgrade_head
@@ -40,6 +41,8 @@ log = logging.getLogger("api")
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "env": "dev"}]})
+
     status: str
     env: str
 
@@ -94,7 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await task
         app.state.engine.dispose()
 
-    app = FastAPI(
+    app = create_documented_app(
         title="Rights backend",
         version="1.0.0",
         lifespan=lifespan,
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=error_responses())
     def healthz() -> Health:
+        """Tells a load balancer or a person that the service is up, and in which environment."""
         return Health(status="ok", env=settings.env)
 
     return app

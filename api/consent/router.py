@@ -25,6 +25,9 @@ def consents(
     staff: Annotated[str, Depends(require_staff)],
     session: Annotated[Session, Depends(get_session)],
 ) -> ConsentsOut:
+    """Shows a customer's current consents per purpose and the history of changes, with the tickets
+    that made them.
+    """
     if session.get(Customer, customer_id) is None:
         raise ApiError(404, "customer_not_found", "no such customer", "path.customer_id")
     out = ConsentsOut(

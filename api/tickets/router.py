@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from api.audit import service as audit
 from api.audit.schemas import AuditEntryOut, AuditList
 from api.core.database import get_session
+from api.core.docs import STAFF_OR_SUBJECT
 from api.core.errors import ApiError, error_responses
 from api.core.security import (
     SubjectProof,
@@ -57,6 +58,9 @@ def create(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> TicketOut | JSONResponse:
+    """Files a rights request for the verified customer; the `Idempotency-Key` header makes a retry
+    return the ticket already filed (200) instead of a second one.
+    """
     created = service.create_ticket(
         request.app.state.session_factory,
         settings,
@@ -85,6 +89,9 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> TicketPage:
+    """Lists tickets for the privacy team, newest first, filtered by status, type, brand, customer
+    or overdue, a page at a time.
+    """
     now = request.app.state.clock.now()
     items, total = service.search(
         session,
@@ -120,17 +127,25 @@ def list_tickets(
 def my_tickets(
     proof: Annotated[SubjectProof, Depends(require_subject)], session: SessionDep
 ) -> TicketItems:
+    """Lists the verified customer's own tickets, for the status question in the chat."""
     return TicketItems(
         items=[TicketOut.of(t) for t in service.for_customer(session, proof.customer_id)]
     )
 
 
 @router.get(
-    "/v1/tickets/{reference}", response_model=TicketOut, responses=error_responses(401, 404, 422)
+    "/v1/tickets/{reference}",
+    response_model=TicketOut,
+    responses=error_responses(401, 404, 422),
+    # Authenticated in the body (staff, or the bot for the subject): declared for the docs.
+    openapi_extra={"security": STAFF_OR_SUBJECT},
 )
 def read(
     reference: Reference, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TicketOut:
+    """Reads one ticket by its reference: staff read any ticket (and the read is audited), the bot
+    reads only the verified customer's own.
+    """
     now = request.app.state.clock.now()
     staff = staff_id(request)
     if staff is not None:
@@ -175,6 +190,9 @@ def transition(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TicketOut:
+    """Moves a ticket to another status with a reason; refusing names one of the policy's grounds,
+    and `version` guards against a concurrent change.
+    """
     ticket = service.transition(
         session,
         settings,
@@ -243,6 +261,7 @@ def delay_notice(
     staff: Annotated[str, Depends(require_staff)],
     session: SessionDep,
 ) -> TicketOut:
+    """Records that the customer was told the reply will be late, with the reason given."""
     return TicketOut.of(
         service.record_delay(
             session,
@@ -291,6 +310,7 @@ def ticket_audit(
     staff: Annotated[str, Depends(require_staff)],
     session: SessionDep,
 ) -> AuditList:
+    """The audit trail of one ticket, oldest first: who did what and when (the read is audited)."""
     ticket = service.get(session, reference)
     items = [AuditEntryOut.of(e) for e in audit.ticket_entries(session, reference)]
     audit.append(

@@ -44,6 +44,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def start(
     body: VerificationStart, request: Request, session: SessionDep, settings: SettingsDep
 ) -> VerificationOut:
+    """Starts an identity check: sends a one-time code by SMS to the mobile number, or prepares a
+    phone-password check for the hotline. It answers the same for a number that is not
+    registered as for one that is.
+    """
     return service.start(
         session,
         settings,
@@ -60,6 +64,9 @@ def start(
 def app_session(
     body: AppSessionIn, request: Request, session: SessionDep, settings: SettingsDep
 ) -> CheckOut:
+    """Exchanges an app session token that the app passed for a subject proof of the `app_session`
+    assurance, which suffices for low-risk requests only.
+    """
     return service.check_app_session(
         session, settings, token=body.session_token, now=request.app.state.clock.now()
     )
@@ -73,6 +80,9 @@ def check(
     session: SessionDep,
     settings: SettingsDep,
 ) -> CheckOut:
+    """Checks the code or phone password of a started verification; on success it returns a
+    short-lived subject proof, otherwise the attempts left or that the check is locked or expired.
+    """
     return service.check(
         session, settings, challenge_id=id, code=body.code, now=request.app.state.clock.now()
     )
