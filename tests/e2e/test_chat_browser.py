@@ -45,6 +45,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 PHONE: ViewportSize = {"width": 360, "height": 740}
+LARGE_PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 TURN_TIMEOUT_MS = 120_000  # the first turns of a freshly loaded model are slow
 MOBILE = "13800138000"  # demo customer C-0001, MINI
@@ -66,8 +67,8 @@ def new_context(browser: Browser) -> Iterator[Any]:
 
     def make(viewport: ViewportSize = DESKTOP, locale: str = "zh-CN") -> BrowserContext:
         context = browser.new_context(
-            viewport=viewport, locale=locale, device_scale_factor=2 if viewport is PHONE else 1,
-            is_mobile=viewport is PHONE, has_touch=viewport is PHONE,
+            viewport=viewport, locale=locale, device_scale_factor=1 if viewport is DESKTOP else 2,
+            is_mobile=viewport is not DESKTOP, has_touch=viewport is not DESKTOP,
         )
         context.set_default_timeout(TURN_TIMEOUT_MS)
         contexts.append(context)
@@ -285,7 +286,8 @@ def scripted_page(new_context: Any, viewport: ViewportSize, locale: str = "zh-CN
     return page
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("viewport", [PHONE, LARGE_PHONE, DESKTOP],
+                         ids=["phone-360", "phone-390", "desktop"])
 def test_reload_restores_the_conversation_and_new_chat_asks_first(
     new_context: Any, viewport: ViewportSize
 ) -> None:
@@ -322,14 +324,15 @@ def test_reload_restores_the_conversation_and_new_chat_asks_first(
     ring = style(page, "#send", "outlineColor")
     assert style(page, "#send", "outlineStyle") == "solid"
     assert contrast(ring, style(page, "#composer", "backgroundColor")) >= 3
-    screenshot(page, f"webchat-restored-{'phone' if viewport is PHONE else 'desktop'}")
+    size = f"{viewport['width']}x{viewport['height']}"
+    screenshot(page, f"webchat-restored-{size}")
 
     # "新对话" asks first; keeping the conversation keeps everything.
     page.get_by_role("button", name="开始新对话").click()
     dialog = page.get_by_role("dialog", name="开始新对话？")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("无法恢复")
-    screenshot(page, f"webchat-confirm-new-chat-{'phone' if viewport is PHONE else 'desktop'}")
+    screenshot(page, f"webchat-confirm-new-chat-{size}")
     dialog.get_by_role("button", name="继续当前对话").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("li.msg--user")).to_have_count(2)
@@ -416,6 +419,7 @@ def test_policy_question_bmw_en_on_a_phone(stack: Stack, new_context: Any) -> No
     assert "BMW" in answer and "30" in answer, answer
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "webchat-phone-policy-bmw-en")
+    assert blocking_violations(page) == []
     assert errors == []
 
 
@@ -488,6 +492,7 @@ def test_reload_mid_request_shows_what_is_asked(stack: Stack, new_context: Any) 
     assert "BMW / MINI" not in page.locator("#messages").inner_text()
     assert page.locator("li.msg--user time.stamp").count() == 2
     screenshot(page, "webchat-phone-reload-mid-request")
+    assert blocking_violations(page) == []
 
     # The conversation goes on where it was: the number answers the question shown.
     said = type_message(page, MOBILE)
