@@ -22,12 +22,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import offers
+from contract import Brand, Language
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-BRANDS = ("mini", "bmw")
-LANGS = ("zh", "en")
+BRANDS = Brand.values()
+LANGS = Language.values()
 
 
 @lru_cache(maxsize=1)
