@@ -132,6 +132,8 @@ The assistant is running.
   SMS the API would have sent (dev outbox, read the codes here):
     curl -s http://127.0.0.1:${RIGHTS_PORT}/v1/dev/outbox
   Rights API: http://127.0.0.1:${RIGHTS_PORT}/docs
+  Staff console: http://127.0.0.1:${RIGHTS_PORT}/console/
+    demo sign-in (dev): lead.demo or agent.demo, password demo-console-2026
   Secrets (bot API key, staff token, RASA_API_TOKEN, ACTION_SERVER_TOKEN): ${SECRETS}
   Logs: ${LOGS}/
 Ctrl-C stops everything.
