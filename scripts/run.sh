@@ -126,7 +126,8 @@ The assistant is running. Pages to open in a browser:
   Web chat, MINI:  http://127.0.0.1:${RASA_PORT}/webhooks/webchat/?brand=mini&lang=zh  (English: &lang=en)
   Web chat, BMW:   http://127.0.0.1:${RASA_PORT}/webhooks/webchat/?brand=bmw&lang=en  (中文: &lang=zh)
   Full policies:   http://127.0.0.1:${RASA_PORT}/webhooks/webchat/policy/mini  and  .../policy/bmw
-  Staff console:   http://127.0.0.1:${RIGHTS_PORT}/console/  (sign in with a staff token from ${SECRETS}; ?lang=en)
+  Staff console:   http://127.0.0.1:${RIGHTS_PORT}/console/  (?lang=en)
+    demo sign-in (dev): lead.demo or agent.demo, password demo-console-2026; or a staff token
   API docs:        http://127.0.0.1:${RIGHTS_PORT}/docs  (Swagger UI, Authorize)  and  /redoc
   Chat (REST channel):
     curl -s -X POST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\

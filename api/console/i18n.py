@@ -275,7 +275,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "该工单已结案，不能再变更状态。",
         "en": "This ticket is closed; its status can no longer change.",
     },
-    "move_to": {"zh": "变更为：{status}", "en": "Move to: {status}"},
     "reason": {
         "zh": "原因（必填，将记入审计记录）",
         "en": "Reason (required, kept in the audit trail)",
@@ -287,7 +286,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "拒绝理由（依据{clause}）",
         "en": "Refusal ground (under {clause})",
     },
-    "submit_move": {"zh": "变更为「{status}」", "en": "Move to “{status}”"},
     "moved": {"zh": "工单已变更为「{status}」。", "en": "The ticket is now “{status}”."},
     "audit_trail": {"zh": "审计记录", "en": "Audit trail"},
     "audit_caption": {"zh": "共 {n} 条，按时间顺序", "en": "{n} entries, oldest first"},
@@ -322,10 +320,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A refusal ground is only for a refusal.",
     },
     "err_reason_required": {"zh": "请填写原因。", "en": "Please give a reason."},
-    "err_reason_too_long": {
-        "zh": "原因最多 2000 字。",
-        "en": "The reason is at most 2000 characters.",
-    },
     "err_bad_version": {
         "zh": "表单缺少工单版本，请刷新页面。",
         "en": "The form lacks the ticket version; reload the page.",

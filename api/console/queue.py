@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -382,10 +381,3 @@ def queue_csv(rows: list[QueueRow], t: Callable[..., str], policy: Policy, lang:
             ]
         )
     return "\ufeff" + buf.getvalue()
-
-
-def display_value(value: Any) -> str:
-    """Free audit values for people: lists joined, everything else as text."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(display_value(v) for v in value)
-    return str(value)

@@ -31,9 +31,10 @@ AGENT = "agent.demo"
 
 
 def sign_in(
-    client: TestClient, login: str = LEAD, password: str = DEMO_PASSWORD, token: str = ""
+    client: TestClient, token: str = "", *, login: str = LEAD, password: str = DEMO_PASSWORD
 ) -> str:
-    """Signs in through the form (account, or staff token); returns the session's CSRF token."""
+    """Signs in through the form (a staff token if given, else an account); returns the
+    session's CSRF token."""
     page = client.get("/console/login")
     assert page.status_code == 200
     credentials = {"token": token} if token else {"login": login, "password": password}
@@ -177,7 +178,7 @@ def test_forged_cookie_and_foreign_redirects_are_refused(client: TestClient) -> 
 
 
 def test_both_staff_tokens_sign_in_as_different_actors(client: TestClient) -> None:
-    sign_in(client, token=OTHER_STAFF_TOKEN)
+    sign_in(client, OTHER_STAFF_TOKEN)
     t = new_ticket(client)
     client.get(f"/console/tickets/{t['reference']}")
     reads = [e for e in trail(client, t["reference"]) if e["data"].get("via") == "console"]

@@ -35,7 +35,7 @@ def actions(client: TestClient, reference: str, action: str) -> list[dict[str, A
 
 def test_audit_rows_name_the_person_who_signed_in(client: TestClient) -> None:
     t = new_ticket(client)
-    csrf = sign_in(client, AGENT)
+    csrf = sign_in(client, login=AGENT)
     assert move(client, csrf, t["reference"], "in_progress", 1).status_code == 303
     moved = actions(client, t["reference"], "ticket.transition")
     assert moved[-1]["actor"] == "staff:agent.demo"
@@ -52,7 +52,7 @@ def test_sign_in_page_names_no_configuration(client: TestClient) -> None:
 
 def test_an_agent_may_not_refuse_and_nobody_withdraws(client: TestClient) -> None:
     t = new_ticket(client)
-    csrf = sign_in(client, AGENT)
+    csrf = sign_in(client, login=AGENT)
     html = client.get(f"/console/tickets/{t['reference']}").text
     targets = set(re.findall(r'data-target="([a-z_]+)"', html))
     assert targets == {"in_progress", "awaiting_customer", "completed"}
@@ -113,12 +113,12 @@ def test_create_staff_from_the_command_line(
         monkeypatch.setattr("sys.stdin", io.StringIO("a-long-secret-words\n"))
         cli.main(["create-staff", "--login", "li.na", "--name", "李娜", "--password-stdin"])
     with TestClient(create_app(settings, clock=clock)) as client:
-        sign_in(client, "li.na", "a-long-secret-words")
+        sign_in(client, login="li.na", password="a-long-secret-words")
         assert "已登录：李娜（组长）" in client.get("/console/queue").text
 
 
 def test_a_deactivated_account_is_signed_out(client: TestClient, app: FastAPI) -> None:
-    sign_in(client, AGENT)
+    sign_in(client, login=AGENT)
     assert client.get("/console/queue", follow_redirects=False).status_code == 200
     from api.console.models import StaffAccount
 
@@ -213,7 +213,7 @@ def test_working_days_left(client: TestClient) -> None:
 def test_assignment_by_role(client: TestClient) -> None:
     t = new_ticket(client)
     path = f"/console/tickets/{t['reference']}/assignment"
-    csrf = sign_in(client, AGENT)
+    csrf = sign_in(client, login=AGENT)
     assert "由我处理" in client.get(f"/console/tickets/{t['reference']}").text
     assert post(client, path, assignee=AGENT, csrf_token=csrf).status_code == 303
     page = client.get(f"/console/tickets/{t['reference']}").text
@@ -222,7 +222,7 @@ def test_assignment_by_role(client: TestClient) -> None:
     denied = post(client, path, assignee="", csrf_token=csrf)
     assert denied.status_code == 403 and "此操作须由组长进行" in denied.text
 
-    csrf = sign_in(client, LEAD)
+    csrf = sign_in(client, login=LEAD)
     assert post(client, path, assignee=LEAD, csrf_token=csrf).status_code == 303
     assert 'id="assignee">王丽 (Wang Li)' in client.get(f"/console/tickets/{t['reference']}").text
     rows = actions(client, t["reference"], "ticket.assigned")
@@ -236,7 +236,7 @@ def test_assignment_by_role(client: TestClient) -> None:
 
 def test_internal_notes_are_masked_and_audited(client: TestClient) -> None:
     t = new_ticket(client)
-    csrf = sign_in(client, AGENT)
+    csrf = sign_in(client, login=AGENT)
     path = f"/console/tickets/{t['reference']}/notes"
     assert post(client, path, note="   ", csrf_token=csrf).status_code == 422
     r = post(client, path, note="客户来电，回拨 13800138000", csrf_token=csrf)
@@ -302,7 +302,7 @@ def test_a_ticket_read_is_audited_once_per_session(client: TestClient) -> None:
     assert move(client, csrf, t["reference"], "in_progress", 1).status_code == 303
     client.get(f"/console/tickets/{t['reference']}?done=moved%3Ain_progress")
     assert len(actions(client, t["reference"], "staff.read_ticket")) == 1
-    sign_in(client, AGENT)  # a new session reads it anew
+    sign_in(client, login=AGENT)  # a new session reads it anew
     client.get(f"/console/tickets/{t['reference']}")
     reads = actions(client, t["reference"], "staff.read_ticket")
     assert [r["actor"] for r in reads] == ["staff:lead.demo", "staff:agent.demo"]
