@@ -11,6 +11,7 @@ from actions import rights
 from actions.common import lang_of
 from actions.flows import FLOWS
 from actions.verification import PHONE_PASSWORD
+from contract import BRANDS, Brand, brand_facts
 
 
 def _buttons(entity: str, choices: dict[str, str]) -> list[dict[str, str]]:
@@ -66,8 +67,12 @@ class ActionAskConfirmRequest(Action):
         purpose = tracker.get_slot("consent_purpose")
         ground = tracker.get_slot("deletion_ground")
         separator = ", " if lang == "en" else "、"
+        # The verified subject's brand is known here; the policy's deadline and copy route.
+        facts = brand_facts(brand) or BRANDS[Brand.MINI]
         dispatcher.utter_message(
             response=f"utter_confirm_{request_type}",
+            deadline=facts.deadline(lang),
+            copy_delivery=facts.copy_delivery_in(lang),
             purpose=rights.consent_purposes(lang).get(purpose or "", purpose or ""),
             ground=rights.deletion_grounds(brand, lang).get(ground or "", ground or ""),
             recipients=separator.join(rights.deletion_recipients(brand, lang)),

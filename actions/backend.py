@@ -8,6 +8,10 @@ reads and for ticket filing, which carries an Idempotency-Key. 4xx answers are n
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -18,7 +22,9 @@ from tenacity import (
     wait_exponential,
 )
 
+from actions.formatting import parse_iso
 from actions.settings import Settings, get_settings
+from contract import Assurance, Channel, Language, Status
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,10 @@ class BackendError(Exception):
         self.details = details or []
 
 
+# The API's answer when a request would change nothing (already unsubscribed, already withdrawn).
+ALREADY_IN_EFFECT = "already_in_effect"
+
+
 class _Transient(Exception):
     """Internal: a failure worth another attempt."""
 
@@ -75,7 +85,131 @@ def _error_from(response: httpx.Response) -> BackendError:
     )
 
 
+class CheckStatus(str, Enum):
+    """The outcome of a code or password check (the API's CheckOut.status)."""
+
+    VERIFIED = "verified"
+    INVALID = "invalid"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+
+
+def _time(value: Any) -> datetime | None:
+    return parse_iso(str(value)) if value else None
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A started verification: an SMS code was sent, or the phone password is to be asked."""
+
+    id: str
+    masked_mobile: str
+    attempts_left: int | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Challenge:
+        return cls(
+            id=str(data.get("id")),
+            masked_mobile=str(data.get("masked_mobile") or ""),
+            attempts_left=data.get("attempts_left"),
+        )
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A verified subject: the short-lived proof and who it proves."""
+
+    token: str
+    expires_at: str | None
+    assurance: str | None
+    customer_id: str | None
+    brand: str | None
+
+
+@dataclass(frozen=True)
+class Check:
+    status: CheckStatus
+    attempts_left: int | None
+    proof: Proof | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Check:
+        try:
+            status = CheckStatus(data.get("status"))
+        except ValueError as exc:
+            raise BackendUnavailable("unknown verification status") from exc
+        proof = None
+        if data.get("proof"):
+            proof = Proof(
+                token=str(data["proof"]),
+                expires_at=data.get("proof_expires_at"),
+                assurance=data.get("assurance"),
+                customer_id=data.get("customer_id"),
+                brand=data.get("brand"),
+            )
+        if status is CheckStatus.VERIFIED and proof is None:
+            # A verified answer without a proof cannot file anything: treat it as a wrong code.
+            status = CheckStatus.INVALID
+        return cls(status=status, attempts_left=data.get("attempts_left"), proof=proof)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    reference: str
+    type: str
+    status: str
+    brand: str | None
+    due_at: datetime | None
+    due_at_provisional: bool = False
+    channel: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    closed_at: datetime | None = None
+    resolution: str | None = None
+    refusal_ground: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.status == Status.COMPLETED
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Ticket:
+        return cls(
+            reference=str(data.get("reference") or ""),
+            type=str(data.get("type") or ""),
+            status=str(data.get("status") or ""),
+            brand=data.get("brand"),
+            due_at=_time(data.get("due_at")),
+            due_at_provisional=bool(data.get("due_at_provisional")),
+            channel=data.get("channel"),
+            details=dict(data.get("details") or {}),
+            closed_at=_time(data.get("closed_at")),
+            resolution=data.get("resolution"),
+            refusal_ground=data.get("refusal_ground"),
+        )
+
+
+@dataclass(frozen=True)
+class InEffect:
+    """A choice that already holds: what it is about and since when (409 already_in_effect)."""
+
+    purpose: str | None
+    since: datetime | None
+
+    @classmethod
+    def of(cls, error: BackendError) -> InEffect | None:
+        if error.code != ALREADY_IN_EFFECT:
+            return None
+        entry = next((d for d in error.details if isinstance(d, dict)), {})
+        try:
+            since = _time(entry.get("since"))
+        except ValueError:
+            since = None
+        return cls(purpose=entry.get("purpose"), since=since)
+
+
 class RightsClient:
+    """One connection pool per client; the action server shares one client (`shared_client`)."""
+
     def __init__(
         self,
         settings: Settings | None = None,
@@ -84,6 +218,23 @@ class RightsClient:
         self.settings = settings or get_settings()
         # Tests inject a transport to simulate a failing backend.
         self.transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        # Opened on first use, inside the server's event loop, and kept: connections are reused.
+        if self._http is None or self._http.is_closed:
+            s = self.settings
+            self._http = httpx.AsyncClient(
+                base_url=s.api_url,
+                timeout=httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s),
+                transport=self.transport,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     def _headers(self, proof: str | None = None, idempotency_key: str | None = None) -> dict:
         headers = {"X-API-Key": self.settings.bot_api_key, "Accept": "application/json"}
@@ -103,9 +254,9 @@ class RightsClient:
         headers: dict | None = None,
     ) -> httpx.Response:
         s = self.settings
-        timeout = httpx.Timeout(s.timeout_s, connect=s.connect_timeout_s)
+        client = self._client()
 
-        async def attempt(client: httpx.AsyncClient) -> httpx.Response:
+        async def attempt() -> httpx.Response:
             try:
                 response = await client.request(method, path, json=json, headers=headers)
             except _CONNECT_ERRORS as exc:
@@ -121,19 +272,14 @@ class RightsClient:
             return response
 
         try:
-            async with httpx.AsyncClient(
-                base_url=s.api_url, timeout=timeout, transport=self.transport
-            ) as client:
-                async for try_ in AsyncRetrying(
-                    stop=stop_after_attempt(s.attempts),
-                    wait=wait_exponential(
-                        multiplier=s.backoff_initial_s, max=s.backoff_max_s
-                    ),
-                    retry=retry_if_exception_type(_Transient),
-                    reraise=True,
-                ):
-                    with try_:
-                        return await attempt(client)
+            async for try_ in AsyncRetrying(
+                stop=stop_after_attempt(s.attempts),
+                wait=wait_exponential(multiplier=s.backoff_initial_s, max=s.backoff_max_s),
+                retry=retry_if_exception_type(_Transient),
+                reraise=True,
+            ):
+                with try_:
+                    return await attempt()
         except _Transient as exc:
             # Path only: bodies may hold mobile numbers or codes.
             log.warning("rights backend unavailable: %s %s (%s)", method, path, exc)
@@ -156,15 +302,19 @@ class RightsClient:
         return data
 
     async def start_verification(
-        self, mobile: str, channel: str = "chat", language: str = "zh", method: str = "sms_code"
-    ) -> dict:
+        self,
+        mobile: str,
+        channel: str = Channel.CHAT,
+        language: str = Language.ZH,
+        method: str = Assurance.SMS_CODE,
+    ) -> Challenge:
         body = {"method": method, "mobile": mobile, "channel": channel, "language": language}
         response = await self._request(
             "POST", "/v1/verifications", safe_to_repeat=False, json=body, headers=self._headers()
         )
-        return self._json(response, 200, 201)
+        return Challenge.of(self._json(response, 200, 201))
 
-    async def check_verification(self, verification_id: str, code: str) -> dict:
+    async def check_verification(self, verification_id: str, code: str) -> Check:
         response = await self._request(
             "POST",
             f"/v1/verifications/{verification_id}/check",
@@ -172,9 +322,9 @@ class RightsClient:
             json={"code": code},
             headers=self._headers(),
         )
-        return self._json(response, 200)
+        return Check.of(self._json(response, 200))
 
-    async def app_session(self, session_token: str) -> dict:
+    async def app_session(self, session_token: str) -> Check:
         response = await self._request(
             "POST",
             "/v1/verifications/app-session",
@@ -182,9 +332,11 @@ class RightsClient:
             json={"session_token": session_token},
             headers=self._headers(),
         )
-        return self._json(response, 200, 201)
+        return Check.of(self._json(response, 200, 201))
 
-    async def file_ticket(self, proof: str, idempotency_key: str, body: dict) -> dict:
+    async def file_ticket(self, proof: str, idempotency_key: str, body: dict) -> Ticket:
+        """The filed ticket; a request that changes nothing raises BackendError 409
+        `already_in_effect` (read it with `InEffect.of`)."""
         response = await self._request(
             "POST",
             "/v1/tickets",
@@ -192,20 +344,32 @@ class RightsClient:
             json=body,
             headers=self._headers(proof, idempotency_key),
         )
-        return self._json(response, 200, 201)
+        return Ticket.of(self._json(response, 200, 201))
 
-    async def get_ticket(self, proof: str, reference: str) -> dict | None:
+    async def get_ticket(self, proof: str, reference: str) -> Ticket | None:
         """The subject's own ticket, or None when it is not theirs or does not exist."""
         response = await self._request(
             "GET", f"/v1/tickets/{reference}", safe_to_repeat=True, headers=self._headers(proof)
         )
         if response.status_code == 404:
             return None
-        return self._json(response, 200)
+        return Ticket.of(self._json(response, 200))
 
-    async def my_tickets(self, proof: str) -> list[dict]:
+    async def my_tickets(self, proof: str) -> list[Ticket]:
         response = await self._request(
             "GET", "/v1/subjects/me/tickets", safe_to_repeat=True, headers=self._headers(proof)
         )
         items = self._json(response, 200).get("items") or []
-        return [item for item in items if isinstance(item, dict)]
+        return [Ticket.of(item) for item in items if isinstance(item, dict)]
+
+
+@lru_cache(maxsize=1)
+def shared_client() -> RightsClient:
+    """The action server's one client: every action shares its connection pool."""
+    return RightsClient()
+
+
+async def close_shared_client() -> None:
+    """Closes the shared pool (the action server calls it when it stops)."""
+    if shared_client.cache_info().currsize:
+        await shared_client().aclose()

@@ -8,8 +8,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.flows import CONFIRM_SLOT, DETAIL_SLOTS, IDENTITY_SLOTS, PROOF_SLOTS
+from contract import Channel
 
-VOICE_CHANNELS = ("ivr", "twilio", "voice")
+# Input channels of the hotline (the IVR gateway, Twilio Voice) by a part of their name.
+VOICE_CHANNELS = (Channel.IVR.value, "twilio", "voice")
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -48,7 +50,7 @@ def lang_of(tracker: Tracker) -> str:
 
 def channel_of(tracker: Tracker) -> str:
     name = (tracker.get_latest_input_channel() or "").lower()
-    return "ivr" if any(v in name for v in VOICE_CHANNELS) else "chat"
+    return Channel.IVR if any(v in name for v in VOICE_CHANNELS) else Channel.CHAT
 
 
 def request_reset(keep_identity: bool = True) -> list[EventType]:

@@ -21,9 +21,12 @@ def parse_iso(value: str) -> datetime:
     return parsed
 
 
-def format_date(value: str, lang: str | None) -> str:
+def format_date(value: str | datetime, lang: str | None) -> str:
     """`2026-12-11T15:59:59+00:00` -> 2026年12月11日 / 11 December 2026, in Asia/Shanghai."""
-    local = parse_iso(value).astimezone(SHANGHAI)
+    moment = value if isinstance(value, datetime) else parse_iso(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(SHANGHAI)
     if lang == "en":
         return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
     return f"{local.year}年{local.month}月{local.day}日"

@@ -10,13 +10,13 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import offers, rights, verification
-from actions.backend import RightsClient
+from actions.backend import shared_client
 from actions.common import (
     channel_of,
     lang_of,
@@ -33,8 +33,10 @@ from actions.flows import (
     INTENT_TO_TYPE,
     STATUS,
 )
+from actions.form_base import HookedFormValidationAction, end_form
 from actions.identity import identity_ok
 from actions.labels import type_label
+from contract import Channel
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ _STOP_WORDS = {
     "算了", "取消", "停止", "不办了", "不用了", "不要了", "退出", "结束",
     "stop", "cancel", "quit", "never mind", "nevermind", "forget it", "abort",
 }
-_MAX_TEXT = 500
 
 
 def is_stop(text: str) -> bool:
@@ -82,12 +83,15 @@ def switch_slots(new_type: str, slots: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
-class ValidateRequestForm(FormValidationAction):
+class ValidateRequestForm(HookedFormValidationAction):
+    free_text_slots = FREE_TEXT_SLOTS
+
     def name(self) -> str:
         return "validate_request_form"
 
     def __init__(self) -> None:
-        self.client = RightsClient()
+        super().__init__()
+        self.client = shared_client()
 
     async def required_slots(
         self,
@@ -98,65 +102,68 @@ class ValidateRequestForm(FormValidationAction):
     ) -> list[str]:
         return required_for(tracker.slots)
 
-    async def run(
+    @staticmethod
+    def _in_free_text(tracker: Tracker) -> bool:
+        return tracker.get_slot("requested_slot") in FREE_TEXT_SLOTS
+
+    async def on_stop(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        try:
-            return await self._run(dispatcher, tracker, domain)
-        except Exception:
-            # Never leave the customer stuck in a form: end it, the finish action resets it.
-            log.exception("request form validation failed")
-            dispatcher.utter_message(response="utter_request_error")
-            return [SlotSet("flow_outcome", "error"), SlotSet("requested_slot", None)]
+    ) -> list[EventType] | None:
+        # In a free-text answer "地址不对" may be classified as deny: only stop words stop.
+        denied = latest_intent(tracker) == "deny" and not self._in_free_text(tracker)
+        return end_form("cancelled") if denied or is_stop(latest_text(tracker)) else None
 
-    async def _run(
+    async def on_handover(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        intent = latest_intent(tracker)
-        text = latest_text(tracker)
-        events: list[EventType] = []
+    ) -> list[EventType] | None:
+        return end_form("human") if latest_intent(tracker) == "request_human" else None
 
-        if user_just_spoke(tracker):
-            free_text = tracker.get_slot("requested_slot") in FREE_TEXT_SLOTS
-            # In a free-text answer "地址不对" may be classified as deny: only stop words stop.
-            if (intent == "deny" and not free_text) or is_stop(text):
-                return [SlotSet("flow_outcome", "cancelled"), SlotSet("requested_slot", None)]
-            if intent == "request_human":
-                return [SlotSet("flow_outcome", "human"), SlotSet("requested_slot", None)]
-            new_type = INTENT_TO_TYPE.get(intent or "")
-            if free_text:
-                new_type = None  # the customer's words are the answer, not a new request
-            if new_type and new_type != tracker.get_slot("request_type"):
-                update = switch_slots(new_type, tracker.slots)
-                dispatcher.utter_message(
-                    response="utter_request_switched",
-                    request_label=type_label(new_type, lang_of(tracker)),
-                )
-                tracker.slots.update(update)
-                events = [SlotSet(k, v) for k, v in update.items()]
-                next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
-                return events + ([next_slot] if next_slot else [])
-            if new_type:
-                # The same request again: keep going, re-asking the pending question.
-                events.append(SlotSet("request_type", new_type))
-            if tracker.get_slot("policy_pending") and _has_entity(tracker, "brand"):
-                return await self._answer_pending_policy(dispatcher, tracker, domain)
-            if verification.acting_for_other(text) and not tracker.get_slot("acting_for_other"):
-                dispatcher.utter_message(response="utter_acting_for_other")
-                events.append(SlotSet("acting_for_other", True))
+    def _asked_type(self, tracker: Tracker) -> str | None:
+        if self._in_free_text(tracker):
+            return None  # the customer's words are the answer, not a new request
+        return INTENT_TO_TYPE.get(latest_intent(tracker) or "")
 
-        return events + await super().run(dispatcher, tracker, domain)
-
-    async def _answer_pending_policy(
+    async def on_switch(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    ) -> list[EventType] | None:
+        new_type = self._asked_type(tracker)
+        if not new_type or new_type == tracker.get_slot("request_type"):
+            return None
+        update = switch_slots(new_type, tracker.slots)
+        dispatcher.utter_message(
+            response="utter_request_switched",
+            request_label=type_label(new_type, lang_of(tracker)),
+        )
+        tracker.slots.update(update)
+        events: list[EventType] = [SlotSet(k, v) for k, v in update.items()]
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        return events + ([next_slot] if next_slot else [])
+
+    async def on_digression(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType] | None:
         """The brand reply to a policy question asked mid-form: answer it, then ask again."""
+        if not (tracker.get_slot("policy_pending") and _has_entity(tracker, "brand")):
+            return None
         from actions.policy import ActionAnswerPendingPolicy
 
         events = await ActionAnswerPendingPolicy().run(dispatcher, tracker, domain)
         requested = tracker.get_slot("requested_slot")
         if requested:
             events = [*events, SlotSet(requested, None), SlotSet("requested_slot", requested)]
+        return events
+
+    async def on_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = []
+        if self._asked_type(tracker):
+            # The same request again: keep going, re-asking the pending question.
+            events.append(SlotSet("request_type", tracker.get_slot("request_type")))
+        text = latest_text(tracker)
+        if verification.acting_for_other(text) and not tracker.get_slot("acting_for_other"):
+            dispatcher.utter_message(response="utter_acting_for_other")
+            events.append(SlotSet("acting_for_other", True))
         return events
 
     async def validate_mobile(
@@ -184,7 +191,7 @@ class ValidateRequestForm(FormValidationAction):
         )
         caller = verification.caller_mobile(metadata(tracker))
         timed_out = "verification_id" in result and result["verification_id"] is None
-        if timed_out and caller and channel_of(tracker) == "ivr":
+        if timed_out and caller and channel_of(tracker) == Channel.IVR:
             # A timed-out password check on the hotline: the caller's line is known, so a new
             # check starts at once instead of asking for a number the caller cannot change.
             result.update(
@@ -216,40 +223,6 @@ class ValidateRequestForm(FormValidationAction):
         grounds = rights.deletion_grounds(tracker.get_slot("brand"), lang_of(tracker))
         return self._choice("deletion_ground", value, grounds, dispatcher)
 
-    def _free_text(
-        self, slot: str, value: Any, dispatcher: CollectingDispatcher
-    ) -> dict[str, Any]:
-        text = " ".join(str(value or "").split())
-        if len(text) < 2:
-            dispatcher.utter_message(response="utter_text_too_short")
-            return {slot: None}
-        return {slot: text[:_MAX_TEXT]}
-
-    async def validate_rect_field(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._free_text("rect_field", value, dispatcher)
-
-    async def validate_rect_value(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._free_text("rect_value", value, dispatcher)
-
-    async def validate_third_party(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._free_text("third_party", value, dispatcher)
-
-    async def validate_decision(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._free_text("decision", value, dispatcher)
-
-    async def validate_complaint_summary(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._free_text("complaint_summary", value, dispatcher)
-
     async def validate_confirm_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -265,7 +238,7 @@ class ActionStartRequest(Action):
         return "action_start_request"
 
     def __init__(self) -> None:
-        self.client = RightsClient()
+        self.client = shared_client()
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -309,7 +282,8 @@ class ActionStartRequest(Action):
             request_label=type_label(new_type, lang_of(tracker)),
         )
         caller = verification.caller_mobile(metadata(tracker))
-        if channel_of(tracker) == "ivr" and caller and not identity_ok(flow, {**slots, **update}):
+        on_hotline = channel_of(tracker) == Channel.IVR
+        if on_hotline and caller and not identity_ok(flow, {**slots, **update}):
             # Hotline: the caller's line is the number to verify; the form asks the password.
             update.update(
                 await verification.begin_hotline(caller, dispatcher, self.client, lang_of(tracker))

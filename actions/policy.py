@@ -22,12 +22,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import offers
+from contract import Brand, Language
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-BRANDS = ("mini", "bmw")
-LANGS = ("zh", "en")
+BRANDS = Brand.values()
+LANGS = Language.values()
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +79,8 @@ def answer_from_policy_text(
         response="utter_policy_passage",
         clause_id=hit.clause_id,
         clause_title=hit.title,
+        part_zh=hit.part_name("zh"),
+        part_en=hit.part_name("en"),
         passage=hit.passage,
     )
     return str(hit.clause_id)

@@ -166,6 +166,19 @@ class SearchHit:
     score: float
     confidence: float
     brand: str
+    part: int = 0
+
+    def part_name(self, lang: str) -> str:
+        """The part as the policy's readers name it: 第五部分 / part 5 (MINI) / part V (BMW)."""
+        if not 1 <= self.part <= len(_PART_NUMERALS_ZH):
+            return "开篇说明" if lang == "zh" else "introduction"
+        if lang == "zh":
+            return f"第{_PART_NUMERALS_ZH[self.part - 1]}部分"
+        return f"part {_PART_ROMAN[self.part - 1] if self.brand == 'bmw' else self.part}"
+
+
+_PART_NUMERALS_ZH = "一二三四五六七八九"
+_PART_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
 
 
 @dataclass(frozen=True)
@@ -348,6 +361,7 @@ class PolicySearch:
             score=round(best_score, 3),
             confidence=round(confidence, 3),
             brand=brand,
+            part=clause.part,
         )
 
     def explain(self, query: str, brand: str, lang: str = "zh") -> dict[str, Any]:
@@ -430,6 +444,10 @@ def _load_groups(path: Path) -> list[_Group]:
     return groups
 
 
+# Sentences that point at a table the quotation cannot show ("您可以通过下表查看…").
+_POINTS_AT_TABLE = re.compile(
+    r"下表|以下表格|(?:table|chart) (?:below|above)|following table", re.IGNORECASE
+)
 _SENT_ZH = re.compile(r"(?<=[。；！？!?])")
 _SENT_EN = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(•·])")
 
@@ -472,7 +490,8 @@ def _best_passage(clause: _Clause, units: Sequence[_Unit], index: _BrandIndex) -
                 total += index.unit_weight(unit) * (1.0 + 0.5 * (min(found, 3) - 1))
         return total
 
-    scored = [score(text) for text, _ in sentences]
+    # A sentence about a table that is not quoted leaves the reader looking for it.
+    scored = [-1.0 if _POINTS_AT_TABLE.search(text) else score(text) for text, _ in sentences]
     best = max(range(len(sentences)), key=lambda i: (scored[i], -i))
     chosen = [best]
     limit = MAX_PASSAGE_ZH if clause.language == "zh" else MAX_PASSAGE_EN
@@ -486,7 +505,7 @@ def _best_passage(clause: _Clause, units: Sequence[_Unit], index: _BrandIndex) -
     while total(chosen) < short:
         nxt, prv = chosen[-1] + 1, chosen[0] - 1
         options = [i for i in (nxt, prv) if 0 <= i < len(sentences)]
-        options = [i for i in options if total([*chosen, i]) <= limit]
+        options = [i for i in options if total([*chosen, i]) <= limit and scored[i] >= 0]
         if not options:
             break
         pick = max(options, key=lambda i: (scored[i], i == nxt))

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from actions.settings import ROOT
+from contract import Brand
 
 RIGHTS_FILE = ROOT / "data" / "policy" / "rights.yml"
 
@@ -31,14 +32,14 @@ def consent_purposes(lang: str | None) -> dict[str, str]:
 def deletion_grounds(brand: str | None, lang: str | None) -> dict[str, str]:
     """Ground id -> text for the brand's policy (MINI when the brand is unknown)."""
     grounds = _rights()["deletion_grounds"]
-    entry = grounds.get(brand or "") or grounds["mini"]
+    entry = grounds.get(brand or "") or grounds[Brand.MINI]
     return {gid: texts[_lang(lang)] for gid, texts in entry["grounds"].items()}
 
 
 def deletion_recipients(brand: str | None, lang: str | None) -> list[str]:
     """Who is told to delete, for the brand's policy (MINI when the brand is unknown)."""
     recipients = _rights()["deletion_recipients"]
-    entries = recipients.get(brand or "") or recipients["mini"]
+    entries = recipients.get(brand or "") or recipients[Brand.MINI]
     return [entry[_lang(lang)] for entry in entries]
 
 

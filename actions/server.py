@@ -34,6 +34,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.backend import close_shared_client
 from privacy.files import write_private_file
 
 log = logging.getLogger("actions.server")
@@ -171,6 +172,10 @@ def _action_name(request: Request) -> str | None:
         return None
 
 
+async def _close_backend(app: Sanic, loop: Any) -> None:
+    await close_shared_client()
+
+
 def build_app(
     action_package: str | types.ModuleType = "actions",
     token: str | None = None,
@@ -182,6 +187,9 @@ def build_app(
         raise ConfigurationError("the action server token must not be empty")
     # No CORS: only Rasa calls this server, never a browser.
     app = create_app(action_package, cors_origins=cors_origins or "")
+
+    # The backend client's one connection pool lives as long as the server.
+    app.register_listener(_close_backend, "after_server_stop")
 
     @app.middleware("request")
     async def require_token(request: Request) -> HTTPResponse | None:

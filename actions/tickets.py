@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,13 +13,21 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.backend import BackendError, BackendUnavailable, RightsClient
+from actions import rights
+from actions.backend import (
+    BackendError,
+    BackendUnavailable,
+    InEffect,
+    RightsClient,
+    Ticket,
+    shared_client,
+)
 from actions.common import channel_of, lang_of, latest_intent, request_reset
 from actions.flows import CONFIRM_SLOT, FLOWS, STATUS, ticket_details
 from actions.formatting import format_date
 from actions.identity import proof_valid
 from actions.labels import status_label, type_label
-from contract import Status
+from contract import FINAL_STATUSES, RIGHTS, Brand
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +44,49 @@ def idempotency_key(
     return "bot-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
 
 
-def _ticket_line(dispatcher: CollectingDispatcher, ticket: dict[str, Any], lang: str) -> None:
-    due = ticket.get("due_at")
+def _date(value: datetime | None, lang: str) -> str:
+    return format_date(value, lang) if value else "-"
+
+
+def _outcome(ticket: Ticket, lang: str) -> str:
+    """What a closed ticket came to: the refusal's ground, else the recorded resolution."""
+    ground = RIGHTS.refusal_grounds.get(ticket.refusal_ground or "")
+    if ground:
+        return ground.get(lang) or ground["zh"]
+    return ticket.resolution or status_label(ticket.status, lang)
+
+
+def _ticket_line(dispatcher: CollectingDispatcher, ticket: Ticket, lang: str) -> None:
+    line = {
+        "reference": ticket.reference,
+        "type_label": type_label(ticket.type, lang),
+        "status_label": status_label(ticket.status, lang),
+    }
+    if ticket.status in FINAL_STATUSES:
+        # A closed ticket has no reply due: say when it closed and what it came to.
+        dispatcher.utter_message(
+            response=f"utter_status_line_{ticket.status}",
+            closed_date=_date(ticket.closed_at, lang),
+            outcome=_outcome(ticket, lang),
+            **line,
+        )
+        return
     dispatcher.utter_message(
-        response="utter_status_line",
-        reference=ticket.get("reference"),
-        type_label=type_label(str(ticket.get("type")), lang),
-        status_label=status_label(str(ticket.get("status")), lang),
-        due_date=format_date(due, lang) if due else "-",
+        response="utter_status_line", due_date=_date(ticket.due_at, lang), **line
     )
+
+
+def _already_in_effect(
+    dispatcher: CollectingDispatcher, request_type: str, in_effect: InEffect, lang: str
+) -> list[EventType]:
+    """Nothing to change (already unsubscribed / withdrawn): say so; no ticket was filed."""
+    purposes = rights.consent_purposes(lang)
+    dispatcher.utter_message(
+        response=f"utter_already_in_effect_{request_type}",
+        purpose=purposes.get(in_effect.purpose or "", in_effect.purpose or ""),
+        since_date=_date(in_effect.since, lang),
+    )
+    return request_reset()
 
 
 async def file_request(
@@ -67,6 +110,9 @@ async def file_request(
         dispatcher.utter_message(response="utter_filing_unavailable")
         return [SlotSet("pending_filing", True)]
     except BackendError as exc:
+        in_effect = InEffect.of(exc)
+        if in_effect is not None:
+            return _already_in_effect(dispatcher, request_type, in_effect, lang)
         log.warning("ticket refused: %s field=%s", exc, exc.field)
         if exc.code == "idempotency_in_flight":
             # The same request is still being filed: keep it and confirm on the next turn.
@@ -78,27 +124,29 @@ async def file_request(
         dispatcher.utter_message(response="utter_request_error")
         return request_reset()
 
-    due = ticket.get("due_at")
-    dispatcher.utter_message(
-        response="utter_ticket_filed",
-        reference=ticket.get("reference"),
-        request_label=type_label(request_type, lang),
-        due_date=format_date(due, lang) if due else "-",
-    )
-    if ticket.get("due_at_provisional"):
-        dispatcher.utter_message(response="utter_due_provisional")
-    if ticket.get("status") == Status.COMPLETED:
-        # Taken effect at once (the contract's takes_effect_at_once): say so, with the answer.
+    if ticket.completed:
+        # Taken effect at once (the contract's takes_effect_at_once): say only that, with the
+        # reference and the answer where there is one; no reply is due.
         dispatcher.utter_message(
-            response=f"utter_in_effect_{request_type}", resolution=ticket.get("resolution") or ""
+            response=f"utter_in_effect_{request_type}",
+            reference=ticket.reference,
+            resolution=ticket.resolution or "",
         )
+    else:
+        dispatcher.utter_message(
+            response="utter_ticket_filed",
+            reference=ticket.reference,
+            request_label=type_label(request_type, lang),
+            due_date=_date(ticket.due_at, lang),
+        )
+        if ticket.due_at_provisional:
+            dispatcher.utter_message(response="utter_due_provisional")
     events = request_reset()
     # One ticket per proof: a further request in this conversation verifies again.
     events.append(SlotSet("proof_used", True))
-    events.append(SlotSet("last_ticket_ref", ticket.get("reference")))
-    brand = ticket.get("brand")
-    if brand in ("mini", "bmw") and brand != tracker.get_slot("brand"):
-        events.append(SlotSet("brand", brand))
+    events.append(SlotSet("last_ticket_ref", ticket.reference))
+    if ticket.brand in Brand.values() and ticket.brand != tracker.get_slot("brand"):
+        events.append(SlotSet("brand", ticket.brand))
     return events
 
 
@@ -145,7 +193,7 @@ class ActionFinishRequest(Action):
         return "action_finish_request"
 
     def __init__(self) -> None:
-        self.client = RightsClient()
+        self.client = shared_client()
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -166,8 +214,8 @@ class ActionFinishRequest(Action):
         if outcome == "offered":
             # The request became an offer (action_start_request made it); nothing to file.
             return request_reset()
-        if outcome == "locked":
-            # The lock message was given when it happened.
+        if outcome in ("locked", "too_many_codes"):
+            # Said when it happened (with the other routes for too many codes); nothing to file.
             return request_reset(keep_identity=False)
         if outcome == "error":
             return request_reset()
@@ -191,7 +239,7 @@ class ActionFilePending(Action):
         return "action_file_pending"
 
     def __init__(self) -> None:
-        self.client = RightsClient()
+        self.client = shared_client()
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

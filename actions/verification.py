@@ -11,12 +11,22 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend import BackendError, BackendUnavailable, RightsClient
+from actions.backend import (
+    BackendError,
+    BackendUnavailable,
+    Check,
+    CheckStatus,
+    Proof,
+    RightsClient,
+)
 from actions.formatting import normalise_code
+from contract import Assurance, Brand, Channel
 from privacy.masking import mask_mobile, normalise_mobile
 
 log = logging.getLogger(__name__)
@@ -41,31 +51,97 @@ def _entity(latest_message: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def proof_slots(result: dict[str, Any]) -> dict[str, Any]:
+class Outcome(Enum):
+    """What became of a step of the verification, whatever the backend said in detail."""
+
+    SENT = "sent"  # a challenge started (an SMS code sent, or the phone password to ask)
+    TOO_MANY_CODES = "too_many_codes"
+    BAD_NUMBER = "bad_number"
+    NO_CODE = "no_code"  # nothing like a code in the answer
+    VERIFIED = "verified"
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the customer hears (in chat / on the hotline) and which slots change."""
+
+    sms: str | None
+    password: str | None
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def response(self, method: str | None) -> str | None:
+        return self.password if method == Assurance.PHONE_PASSWORD else self.sms
+
+
+_START_OVER = {"otp_code": None, "mobile": None, "verification_id": None}
+REPLIES: dict[Outcome, Reply] = {
+    # Same words whether or not the number is registered: the backend answers alike too.
+    Outcome.SENT: Reply("utter_code_sent", None, {"otp_code": None}),
+    # Asking for the number again at once would only meet the same limit: the form ends with
+    # the other routes (hotline, app) offered.
+    Outcome.TOO_MANY_CODES: Reply(
+        "utter_too_many_codes",
+        "utter_too_many_codes",
+        {"mobile": None, "flow_outcome": "too_many_codes"},
+    ),
+    Outcome.BAD_NUMBER: Reply("utter_mobile_invalid", "utter_mobile_invalid", {"mobile": None}),
+    Outcome.NO_CODE: Reply("utter_code_format", "utter_password_format", {"otp_code": None}),
+    Outcome.VERIFIED: Reply("utter_verified", "utter_verified", {"otp_code": "verified"}),
+    Outcome.INVALID: Reply("utter_code_invalid", "utter_password_invalid", {"otp_code": None}),
+    Outcome.EXPIRED: Reply("utter_code_expired", "utter_password_expired", _START_OVER),
+    Outcome.LOCKED: Reply(
+        "utter_verification_locked",
+        "utter_password_locked",
+        {"otp_code": None, "attempts_left": 0, "flow_outcome": "locked"},
+    ),
+    Outcome.UNAVAILABLE: Reply(
+        "utter_verification_unavailable", "utter_verification_unavailable", {}
+    ),
+}
+
+
+def reply(
+    outcome: Outcome,
+    method: str | None,
+    dispatcher: CollectingDispatcher,
+    **values: Any,
+) -> dict[str, Any]:
+    """Say the outcome's response (filled with `values`) and return its slots."""
+    entry = REPLIES[outcome]
+    response = entry.response(method)
+    if response:
+        dispatcher.utter_message(response=response, **values)
+    return dict(entry.slots)
+
+
+def proof_slots(proof: Proof) -> dict[str, Any]:
     return {
-        "subject_proof": result.get("proof"),
-        "proof_expires_at": result.get("proof_expires_at"),
-        "proof_assurance": result.get("assurance"),
-        "customer_id": result.get("customer_id"),
+        "subject_proof": proof.token,
+        "proof_expires_at": proof.expires_at,
+        "proof_assurance": proof.assurance,
+        "customer_id": proof.customer_id,
         "proof_used": False,
     }
 
 
-def _brand_slot(result: dict[str, Any], current_brand: str | None) -> dict[str, Any]:
+def _brand_slot(proof: Proof, current_brand: str | None) -> dict[str, Any]:
     # The verified subject's brand decides the policy, hotline and deadline of the ticket.
-    brand = result.get("brand")
-    if brand in ("mini", "bmw") and brand != current_brand:
-        return {"brand": brand}
+    if proof.brand in Brand.values() and proof.brand != current_brand:
+        return {"brand": proof.brand}
     return {}
 
 
-PHONE_PASSWORD = "phone_password"
-SMS_CODE = "sms_code"
+PHONE_PASSWORD = Assurance.PHONE_PASSWORD.value
+SMS_CODE = Assurance.SMS_CODE.value
 
 
 def method_for(channel: str) -> str:
     """The hotline verifies by phone password (callers cannot read a text mid-call); chat by SMS."""
-    return PHONE_PASSWORD if channel == "ivr" else SMS_CODE
+    return PHONE_PASSWORD if channel == Channel.IVR else SMS_CODE
 
 
 def caller_mobile(metadata: dict[str, Any]) -> str | None:
@@ -79,7 +155,7 @@ async def start_challenge(
     latest_message: dict[str, Any],
     dispatcher: CollectingDispatcher,
     client: RightsClient,
-    channel: str = "chat",
+    channel: str = Channel.CHAT,
     language: str = "zh",
 ) -> dict[str, Any]:
     """Validate the given number and start the channel's check for it.
@@ -88,20 +164,28 @@ async def start_challenge(
     the caller only together with the line it is called from.
     """
     mobile = None
-    if channel == "ivr":
+    if channel == Channel.IVR:
         mobile = caller_mobile(latest_message.get("metadata") or {})
     mobile = mobile or _entity(latest_message, "mobile") or normalise_mobile(str(value or ""))
     mobile = normalise_mobile(mobile) if mobile else None
     if not mobile:
-        dispatcher.utter_message(response="utter_mobile_invalid")
-        return {"mobile": None}
+        return reply(Outcome.BAD_NUMBER, method_for(channel), dispatcher)
     return await begin(method_for(channel), mobile, dispatcher, client, channel, language)
 
 
 async def begin_hotline(
     caller: str, dispatcher: CollectingDispatcher, client: RightsClient, language: str
 ) -> dict[str, Any]:
-    return await begin(PHONE_PASSWORD, caller, dispatcher, client, "ivr", language)
+    return await begin(PHONE_PASSWORD, caller, dispatcher, client, Channel.IVR, language)
+
+
+def _start_failure(exc: BackendError) -> Outcome:
+    if exc.status == 429:
+        return Outcome.TOO_MANY_CODES
+    if exc.status == 422:
+        return Outcome.BAD_NUMBER
+    log.warning("verification start refused: %s", exc)
+    return Outcome.UNAVAILABLE
 
 
 async def begin(
@@ -114,32 +198,36 @@ async def begin(
 ) -> dict[str, Any]:
     """Ask the backend for a challenge (an SMS code is sent; a phone password is asked next)."""
     try:
-        result = await client.start_verification(mobile, channel, language, method)
-    except BackendError as exc:
-        if exc.status == 429:
-            minutes = max(1, math.ceil((exc.retry_after_s or 3600) / 60))
-            dispatcher.utter_message(response="utter_too_many_codes", minutes=minutes)
-        elif exc.status == 422:
-            dispatcher.utter_message(response="utter_mobile_invalid")
-        else:
-            log.warning("verification start refused: %s", exc)
-            dispatcher.utter_message(response="utter_verification_unavailable")
-        return {"mobile": None}
-    except BackendUnavailable:
-        dispatcher.utter_message(response="utter_verification_unavailable")
-        return {"mobile": None}
-    masked = str(result.get("masked_mobile") or mask_mobile(mobile))
-    if method == SMS_CODE:
-        # Same words whether or not the number is registered: the backend answers alike too.
-        dispatcher.utter_message(response="utter_code_sent", masked_mobile=masked)
+        challenge = await client.start_verification(mobile, channel, language, method)
+    except (BackendError, BackendUnavailable) as exc:
+        outcome = _start_failure(exc) if isinstance(exc, BackendError) else Outcome.UNAVAILABLE
+        minutes = max(1, math.ceil((getattr(exc, "retry_after_s", None) or 3600) / 60))
+        # A start that failed asks for the number again (unless the outcome ends the form).
+        return {"mobile": None, **reply(outcome, method, dispatcher, minutes=minutes)}
+    masked = challenge.masked_mobile or mask_mobile(mobile)
     return {
+        **reply(Outcome.SENT, method, dispatcher, masked_mobile=masked),
         "mobile": masked,
         "masked_mobile": masked,
-        "verification_id": str(result.get("id")),
+        "verification_id": challenge.id,
         "verification_method": method,
-        "attempts_left": result.get("attempts_left"),
-        "otp_code": None,
+        "attempts_left": challenge.attempts_left,
     }
+
+
+def _check_outcome(check: Check) -> Outcome:
+    if check.status is CheckStatus.INVALID and check.attempts_left == 0:
+        return Outcome.LOCKED
+    return Outcome(check.status.value)
+
+
+def _check_failure(exc: BackendError) -> Outcome:
+    if exc.status in (404, 410):
+        return Outcome.EXPIRED
+    if exc.status == 429:
+        return Outcome.LOCKED
+    log.warning("verification check refused: %s", exc)
+    return Outcome.UNAVAILABLE
 
 
 async def check_code(
@@ -154,48 +242,26 @@ async def check_code(
     verification_id = slots.get("verification_id")
     if not verification_id:
         return {"otp_code": None, "mobile": None}
-    password = slots.get("verification_method") == PHONE_PASSWORD
-    expired = "utter_password_expired" if password else "utter_code_expired"
-    locked = "utter_password_locked" if password else "utter_verification_locked"
+    method = slots.get("verification_method")
     if not code:
-        fmt = "utter_password_format" if password else "utter_code_format"
-        dispatcher.utter_message(response=fmt)
-        return {"otp_code": None}
+        return reply(Outcome.NO_CODE, method, dispatcher)
     try:
-        result = await client.check_verification(str(verification_id), code)
+        check = await client.check_verification(str(verification_id), code)
     except BackendError as exc:
-        if exc.status in (404, 410):
-            dispatcher.utter_message(response=expired)
-            return {"otp_code": None, "mobile": None, "verification_id": None}
-        if exc.status == 429:
-            dispatcher.utter_message(response=locked)
-            return {"otp_code": None, "flow_outcome": "locked"}
-        log.warning("verification check refused: %s", exc)
-        dispatcher.utter_message(response="utter_verification_unavailable")
-        return {"otp_code": None}
+        return {"otp_code": None, **reply(_check_failure(exc), method, dispatcher)}
     except BackendUnavailable:
-        dispatcher.utter_message(response="utter_verification_unavailable")
-        return {"otp_code": None}
-
-    status = result.get("status")
-    attempts_left = result.get("attempts_left")
-    if status == "verified" and result.get("proof"):
-        dispatcher.utter_message(response="utter_verified")
-        return {
-            "otp_code": "verified",
-            "attempts_left": attempts_left,
-            **proof_slots(result),
-            **_brand_slot(result, slots.get("brand")),
-        }
-    if status == "locked" or (status == "invalid" and attempts_left == 0):
-        dispatcher.utter_message(response=locked)
-        return {"otp_code": None, "attempts_left": 0, "flow_outcome": "locked"}
-    if status == "expired":
-        dispatcher.utter_message(response=expired)
-        return {"otp_code": None, "mobile": None, "verification_id": None}
-    invalid = "utter_password_invalid" if password else "utter_code_invalid"
-    dispatcher.utter_message(response=invalid, attempts_left=attempts_left)
-    return {"otp_code": None, "attempts_left": attempts_left}
+        return {"otp_code": None, **reply(Outcome.UNAVAILABLE, method, dispatcher)}
+    outcome = _check_outcome(check)
+    result = reply(outcome, method, dispatcher, attempts_left=check.attempts_left)
+    if outcome is Outcome.INVALID:
+        result["attempts_left"] = check.attempts_left
+    if outcome is Outcome.VERIFIED and check.proof:
+        result.update(
+            attempts_left=check.attempts_left,
+            **proof_slots(check.proof),
+            **_brand_slot(check.proof, slots.get("brand")),
+        )
+    return result
 
 
 async def verify_app_session(
@@ -203,16 +269,16 @@ async def verify_app_session(
 ) -> dict[str, Any]:
     """Slots of a verified app session, or {} (the flow then asks for the SMS code)."""
     try:
-        result = await client.app_session(session_token)
+        check = await client.app_session(session_token)
     except (BackendError, BackendUnavailable) as exc:
         log.info("app session not accepted: %s", type(exc).__name__)
         return {}
-    if result.get("status") != "verified" or not result.get("proof"):
+    if check.status is not CheckStatus.VERIFIED or check.proof is None:
         return {}
     # Placeholders fill the identity questions so the form skips them.
     return {
-        **proof_slots(result),
-        "mobile": "app_session",
-        "otp_code": "app_session",
-        **_brand_slot(result, current_brand),
+        **proof_slots(check.proof),
+        "mobile": Assurance.APP_SESSION.value,
+        "otp_code": Assurance.APP_SESSION.value,
+        **_brand_slot(check.proof, current_brand),
     }

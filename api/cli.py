@@ -1,5 +1,9 @@
 """Operations: `python -m api.cli migrate | seed-demo | recompute-due | dispatch-notices |
-audit-checkpoint | verify-audit | purge | upkeep`.
+audit-checkpoint | verify-audit | purge | upkeep | create-staff`.
+
+`create-staff --login li.na --name 李娜 --role lead` creates a console account; the password is
+asked for twice on the terminal, or read from the first line of stdin with --password-stdin
+(for provisioning scripts). Roles: agent, lead (see api/console/staff.py).
 
 `upkeep` runs the periodic jobs together (schedule it, e.g. hourly): provisional due dates,
 due deletion notices, and the purge of what is kept only for a while (outbox records past
@@ -13,11 +17,14 @@ the others on the same tables.
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from api.audit import service as audit
+from api.console import staff
 from api.console.auth import purge_console_records
 from api.core.clock import SystemClock
 from api.core.database import make_engine, make_session_factory
@@ -37,6 +44,15 @@ def purge(s: Session, settings: Settings, now: datetime) -> str:
     return f"{outbox} outbox records and {console} console records purged"
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the two passwords differ")
+    return first
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="api.cli")
     parser.add_argument(
@@ -50,7 +66,14 @@ def main(argv: list[str] | None = None) -> None:
             "verify-audit",
             "purge",
             "upkeep",
+            "create-staff",
         ],
+    )
+    parser.add_argument("--login", help="create-staff: the sign-in name, e.g. li.na")
+    parser.add_argument("--name", help="create-staff: the person's name, shown in the audit")
+    parser.add_argument("--role", choices=staff.ROLES, default="agent", help="create-staff")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="create-staff: read the password from stdin"
     )
     args = parser.parse_args(argv)
     settings = resolve_secrets(Settings())
@@ -73,11 +96,29 @@ def main(argv: list[str] | None = None) -> None:
         print(f"valid={valid} entries={entries} first_broken_id={broken}")
         raise SystemExit(0 if valid else 1)
     with factory() as s:
+        if args.command == "create-staff":
+            if not args.login or not args.name:
+                parser.error("create-staff needs --login and --name")
+            password = _read_password(args.password_stdin)
+            try:
+                account = staff.create_account(
+                    s,
+                    login=args.login,
+                    name=args.name,
+                    role=args.role,
+                    password=password,
+                    now=now,
+                )
+            except staff.AccountError as exc:
+                parser.error(str(exc))
+            s.commit()
+            print(f"staff account {account.login} ({account.role}) created")
         if args.command == "seed-demo":
             if not settings.is_dev:
-                parser.error("seed-demo loads demo customers: dev only")
+                parser.error("seed-demo loads demo customers and staff: dev only")
             file, pepper = settings.demo_customers_file, settings.lookup_pepper
             print(f"{load_demo_customers(s, file, pepper, now)} demo customers loaded")
+            print(f"{staff.seed_demo_accounts(s, now)} demo staff accounts loaded")
         elif args.command in ("recompute-due", "upkeep"):
             print(f"{recompute_provisional(s, now)} provisional due dates recomputed")
         if args.command in ("dispatch-notices", "upkeep"):

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -17,9 +17,11 @@ from api.audit import service as audit
 from api.audit.router import router as audit_router
 from api.consent.router import router as consent_router
 from api.console.router import router as console_router
+from api.console.staff import seed_demo_accounts
 from api.core import ratelimit
 from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
+from api.core.docs import create_documented_app
 from api.core.errors import error_responses, install_error_handlers
 from api.core.limits import BodySizeLimit
 from api.core.log_masking import install_log_masking
@@ -40,6 +42,8 @@ log = logging.getLogger("api")
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "env": "dev"}]})
+
     status: str
     env: str
 
@@ -53,6 +57,7 @@ def startup(app: FastAPI) -> None:
     with app.state.session_factory() as s:
         if settings.is_dev and settings.load_demo_data:
             load_demo_customers(s, settings.demo_customers_file, settings.lookup_pepper, now)
+            seed_demo_accounts(s, now)
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
         purge_outbox(s, now, settings.outbox_retention_days)
@@ -93,7 +98,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await task
         app.state.engine.dispose()
 
-    app = FastAPI(
+    app = create_documented_app(
         title="Rights backend",
         version="1.0.0",
         lifespan=lifespan,
@@ -132,6 +137,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=error_responses())
     def healthz() -> Health:
+        """Tells a load balancer or a person that the service is up, and in which environment."""
         return Health(status="ok", env=settings.env)
 
     return app

@@ -6,6 +6,7 @@ ticket type needs, whether it takes effect at once, and the labels in both langu
 here imports a runtime's libraries: the standard library and PyYAML, which every runtime carries.
 """
 
+from contract.brands import BRANDS, BrandFacts, brand_facts
 from contract.rights import RIGHTS, Rights, TicketTypeRules, load_rights
 from contract.vocabulary import (
     FINAL_STATUSES,
@@ -20,17 +21,20 @@ from contract.vocabulary import (
 )
 
 __all__ = [
+    "BRANDS",
     "FINAL_STATUSES",
     "OPEN_STATUSES",
     "RIGHTS",
     "Actor",
     "Assurance",
     "Brand",
+    "BrandFacts",
     "Channel",
     "Language",
     "Rights",
     "Status",
     "TicketType",
     "TicketTypeRules",
+    "brand_facts",
     "load_rights",
 ]

@@ -610,12 +610,15 @@ def print_summary(stack: ScaledStack) -> None:
         print(f"  {name:<12} {p.pid or 0:>7}  {p.spec.port:>5}  {ready:>8}  {p.spec.log}")
     print(
         f"""
+  Web chat: {stack.public_url}/webhooks/webchat/?brand=mini&lang=zh (or brand=bmw, lang=en)
+  Staff console: {stack.api_url}/console/
+  API docs: {stack.api_url}/docs and {stack.api_url}/redoc
   Chat through nginx (round-robin over {stack.config.replicas} Rasa replicas):
     curl -s -X POST {stack.public_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
       -d '{{"sender": "demo", "message": "我想退订营销短信", "metadata": {{"brand": "mini"}}}}'
   Hotline gateway: {stack.public_url}/webhooks/ivr/webhook
   Action servers behind nginx: {stack.actions_url}/webhook
-  Rights API ({stack.config.api_workers} workers): {stack.api_url}/docs
+  Rights API ({stack.config.api_workers} workers): {stack.api_url}
   Process list: {stack.config.workdir / 'stack.json'}
 Ctrl-C stops everything.""",
         flush=True,

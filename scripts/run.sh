@@ -122,7 +122,13 @@ wait_http rasa "http://127.0.0.1:${RASA_PORT}/status?token=${RASA_API_TOKEN}" 60
 
 cat <<INFO
 
-The assistant is running.
+The assistant is running. Pages to open in a browser:
+  Web chat, MINI:  http://127.0.0.1:${RASA_PORT}/webhooks/webchat/?brand=mini&lang=zh  (English: &lang=en)
+  Web chat, BMW:   http://127.0.0.1:${RASA_PORT}/webhooks/webchat/?brand=bmw&lang=en  (中文: &lang=zh)
+  Full policies:   http://127.0.0.1:${RASA_PORT}/webhooks/webchat/policy/mini  and  .../policy/bmw
+  Staff console:   http://127.0.0.1:${RIGHTS_PORT}/console/  (?lang=en)
+    demo sign-in (dev): lead.demo or agent.demo, password demo-console-2026; or a staff token
+  API docs:        http://127.0.0.1:${RIGHTS_PORT}/docs  (Swagger UI, Authorize)  and  /redoc
   Chat (REST channel):
     curl -s -X POST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook \\
       -H 'Content-Type: application/json' \\
@@ -131,7 +137,6 @@ The assistant is running.
     curl -s "http://127.0.0.1:${RASA_PORT}/conversations/demo/tracker?token=\$RASA_API_TOKEN"
   SMS the API would have sent (dev outbox, read the codes here):
     curl -s http://127.0.0.1:${RIGHTS_PORT}/v1/dev/outbox
-  Rights API: http://127.0.0.1:${RIGHTS_PORT}/docs
   Secrets (bot API key, staff token, RASA_API_TOKEN, ACTION_SERVER_TOKEN): ${SECRETS}
   Logs: ${LOGS}/
 Ctrl-C stops everything.

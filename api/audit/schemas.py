@@ -4,12 +4,26 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 from api.audit.models import AuditEntry
 
+AUDIT_ENTRY_EXAMPLE: JsonDict = {
+    "id": 41,
+    "created_at": "2026-05-11T02:00:00Z",
+    "actor": "staff:5316a0ce5865",
+    "action": "ticket.transition",
+    "ticket_reference": "PR-2026-000123",
+    "customer_id": "C-0001",
+    "data": {"from": "received", "to": "in_progress"},
+    "hash": "9f2c4e1a" + "0" * 56,
+}
+
 
 class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [AUDIT_ENTRY_EXAMPLE]})
+
     id: int
     created_at: datetime
     actor: str
@@ -34,10 +48,16 @@ class AuditEntryOut(BaseModel):
 
 
 class AuditList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [AUDIT_ENTRY_EXAMPLE]}]})
+
     items: list[AuditEntryOut]
 
 
 class AuditVerifyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"valid": True, "entries": 128, "first_broken_id": None}]}
+    )
+
     valid: bool
     entries: int
     first_broken_id: int | None

@@ -24,6 +24,9 @@ def consents(
     session: Annotated[Session, Depends(get_session)],
     now: NowDep,
 ) -> ConsentsOut:
+    """Shows a customer's current consents per purpose and the history of changes, with the tickets
+    that made them.
+    """
     if session.get(Customer, customer_id) is None:
         raise ApiError(404, "customer_not_found", "no such customer", "path.customer_id")
     consents, history = service.read_for_staff(

@@ -1,18 +1,21 @@
 """Console sessions: a signed cookie naming a server-side session, and the CSRF token of forms.
 
-Before sign-in the cookie holds only a CSRF token ({"csrf"}, signed). Sign-in creates a row in
-`console_sessions` and the cookie names it ({"sid", "actor", "fp", "csrf"}, signed with the
-backend's proof secret under a salt of its own); every page checks that row, so sign-out (which
-ends it) kills the cookie at once, wherever it was copied to. The table keeps only a hash of the
-session id. The cookie is HttpOnly, SameSite=Strict, limited to /console, and Secure whenever
-the console is served over HTTPS (the request's scheme, set from X-Forwarded-Proto by a trusted
-proxy) and always outside dev. Sessions end after SESSION_SECONDS. The staff token's
-fingerprint is checked against RIGHTS_STAFF_TOKENS on every request, so removing a token from
-the configuration ends its console sessions too.
+Staff sign in with their own account (login and password, see staff.py) or, for machines, a
+staff token. Before sign-in the cookie holds only a CSRF token ({"csrf"}, signed). Sign-in
+creates a row in `console_sessions` and the cookie names it ({"sid", "actor", "fp", "csrf"},
+signed with the backend's proof secret under a salt of its own); every page checks that row,
+so sign-out (which ends it) kills the cookie at once, wherever it was copied to. The table
+keeps only a hash of the session id. The cookie is HttpOnly, SameSite=Strict, limited to
+/console, and Secure whenever the console is served over HTTPS (the request's scheme, set from
+X-Forwarded-Proto by a trusted proxy) and always outside dev. Sessions end after
+SESSION_SECONDS. Every request also checks that the person's account is still active, or the
+staff token's fingerprint still configured in RIGHTS_STAFF_TOKENS, so deactivating an account
+or removing a token ends its sessions too.
 
 Sign-in failures are counted per client address (a keyed hash of it): after
 RIGHTS_CONSOLE_SIGN_IN_MAX_FAILURES within RIGHTS_CONSOLE_SIGN_IN_WINDOW_SECONDS, attempts
-from that address are refused with 429 and Retry-After without the token being looked at.
+from that address are refused with 429 and Retry-After without the password or token being
+looked at.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from fastapi import Request, Response
@@ -29,7 +32,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from api.console import staff
 from api.console.models import SignInFailure, StaffSession
+from api.console.staff import Identity
 from api.core.auth import get_settings
 from api.core.clock import as_utc
 from api.core.crypto import keyed_hash, token_fingerprint
@@ -44,13 +49,19 @@ _SALT = "staff-console-session"
 @dataclass(frozen=True)
 class ConsoleSession:
     csrf: str
-    actor: str | None = None  # "staff:<fingerprint>" as in the API's audit entries
-    fp: str | None = None
+    actor: str | None = None  # "staff:<login>", or "staff:<fingerprint>" for a staff token
+    fp: str | None = None  # the staff token's fingerprint; None for a named account
     sid: str | None = None  # names the server-side session row
+    identity: Identity | None = field(default=None, compare=False)  # read from the database
 
     @property
     def signed_in(self) -> bool:
         return self.actor is not None
+
+    @property
+    def key(self) -> str | None:
+        """The hash that names the server-side session row."""
+        return _sid_hash(self.sid) if self.sid else None
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -69,16 +80,18 @@ def staff_actor_for_token(settings: Settings, token: str) -> tuple[str, str] | N
         # Compare with every token so the time taken does not say which one matched.
         if hmac.compare_digest(given, known.encode()) and match is None:
             fp = token_fingerprint(known)
-            match = ("staff:" + fp, fp)
+            match = (staff.ACTOR_PREFIX + fp, fp)
     return match
 
 
-def read_session(request: Request, db: Session) -> ConsoleSession | None:
-    """The cookie's session; a signed-in one only while its row is live and its token known."""
+def read_session(
+    request: Request, db: Session, settings: Settings, now: datetime
+) -> ConsoleSession | None:
+    """The cookie's session; a signed-in one only while its row is live and its person (an
+    active account) or token (still configured) is."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
-    settings = get_settings(request)
     try:
         data = _serializer(settings).loads(raw, max_age=SESSION_SECONDS)
         session = ConsoleSession(
@@ -86,17 +99,26 @@ def read_session(request: Request, db: Session) -> ConsoleSession | None:
         )
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
-    if session.signed_in:
+    if not session.signed_in:
+        return session
+    who = _identity(db, settings, session)
+    if who is None or not _live(db, session, now):
+        return ConsoleSession(csrf=session.csrf)
+    return replace(session, identity=who)
+
+
+def _identity(db: Session, settings: Settings, session: ConsoleSession) -> Identity | None:
+    assert session.actor is not None
+    if session.fp is not None:
         live = {token_fingerprint(t) for t in settings.staff_token_list}
-        if session.fp not in live or not _live(db, session, request.app.state.clock.now()):
-            return ConsoleSession(csrf=session.csrf)
-    return session
+        return staff.token_identity(session.actor) if session.fp in live else None
+    return staff.active_identity(db, session.actor.removeprefix(staff.ACTOR_PREFIX))
 
 
 def _live(db: Session, session: ConsoleSession, now: datetime) -> bool:
-    if not session.sid:
+    if not session.key:
         return False
-    row = db.get(StaffSession, _sid_hash(session.sid))
+    row = db.get(StaffSession, session.key)
     return (
         row is not None
         and row.ended_at is None
@@ -110,7 +132,7 @@ def new_session() -> ConsoleSession:
     return ConsoleSession(csrf=secrets.token_urlsafe(32))
 
 
-def start_session(db: Session, actor: str, fp: str, now: datetime) -> ConsoleSession:
+def start_session(db: Session, actor: str, fp: str | None, now: datetime) -> ConsoleSession:
     """A new server-side session for a signed-in staff member (the caller commits)."""
     sid = secrets.token_urlsafe(32)
     db.add(
@@ -126,8 +148,8 @@ def start_session(db: Session, actor: str, fp: str, now: datetime) -> ConsoleSes
 
 def end_session(db: Session, session: ConsoleSession, now: datetime) -> None:
     """Sign-out: the row is ended, so the cookie opens nothing any more (the caller commits)."""
-    if session.sid:
-        row = db.get(StaffSession, _sid_hash(session.sid))
+    if session.key:
+        row = db.get(StaffSession, session.key)
         if row is not None and row.ended_at is None:
             row.ended_at = now
 

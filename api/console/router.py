@@ -1,9 +1,11 @@
 """The staff console: server-rendered pages under /console for the privacy team.
 
-Sign-in with a staff token sets a signed session cookie (see auth.py); every page needs it and
-every form carries the session's CSRF token. The pages call the same services as the staff API,
-so the rules (transition table, versions, refusal grounds, audit of reads) are the backend's.
-Kept out of the OpenAPI document: it is HTML for people, not part of the API contract.
+Staff sign in with their own account (or a staff token) and get a signed session cookie (see
+auth.py); every page needs it (the `SignedIn` dependency) and every form carries the session's
+CSRF token. The pages call the same services as the staff API, so the rules (transition table,
+versions, refusal grounds, audit of reads) are the backend's; the console service owns every
+transaction, the views here never commit. Kept out of the OpenAPI document: it is HTML for
+people, not part of the API contract.
 """
 
 from __future__ import annotations
@@ -11,41 +13,43 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
-from api.audit import service as audit
-from api.console import auth, i18n, service
+from api.console import auth, i18n, queue, service
 from api.console.auth import ConsoleSession
-from api.core.auth import get_settings
-from api.core.database import get_session
+from api.console.deps import (
+    FactoryDep,
+    MaybeSession,
+    NowDep,
+    Page,
+    PageDep,
+    PolicyDep,
+    SessionDep,
+    SettingsDep,
+    SignedIn,
+    identity_of,
+)
 from api.core.errors import ApiError
-from api.core.settings import Settings
 from api.tickets import rules
 
 log = logging.getLogger("api.console")
 
-HERE = Path(__file__).resolve().parent
+HERE = FilePath(__file__).resolve().parent
 LANG_COOKIE = "console_lang"
-MAX_REASON = 2000
+MAX_TEXT = service.MAX_TEXT
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(
-    local=service.local, clause_words=i18n.clause_words, show=service.display_value
-)
+templates.env.globals.update(local=queue.local, clause_words=i18n.clause_words)
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-
-SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 _SECURITY_HEADERS = {
     # Pages show personal data: never cached, never framed, no third-party anything.
@@ -99,6 +103,7 @@ def _render(
             "other_lang": other,
             "switch_url": _switch_url(request, other),
             "session": session,
+            "me": session.identity if session else None,
             **context,
         },
         status_code=status,
@@ -119,13 +124,6 @@ def _render(
     return response
 
 
-def _to_login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method != "GET":
-        target = "/console/queue"
-    return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
-
-
 def _safe_next(value: str | None) -> str:
     # Only console paths: no open redirect to another site (//host, scheme:, backslashes).
     if value and value.startswith("/console") and "//" not in value and "\\" not in value:
@@ -133,12 +131,22 @@ def _safe_next(value: str | None) -> str:
     return "/console/queue"
 
 
-def _now(request: Request) -> Any:
-    return request.app.state.clock.now()
-
-
 def _t(request: Request) -> Callable[..., str]:
     return i18n.translator(_lang(request)[0])
+
+
+def _not_found(request: Request, session: ConsoleSession) -> Response:
+    return _render(request, "not_found.html", {}, session=session, status=404)
+
+
+def _error_text(request: Request, exc: ApiError) -> str:
+    t = _t(request)
+    if exc.code == "version_conflict":
+        current = exc.details[0].get("current_version", "?") if exc.details else "?"
+        return t("err_version_conflict", current=current)
+    if f"err_{exc.code}" in i18n.TEXTS:
+        return t(f"err_{exc.code}")
+    return t("err_generic", message=exc.message)
 
 
 # ---------------------------------------------------------------- sign-in
@@ -151,13 +159,9 @@ def home() -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
-    request: Request,
-    db: SessionDep,
-    next: str | None = None,
-    signed_out: str | None = None,
+    request: Request, session: MaybeSession, next: str | None = None, signed_out: str | None = None
 ) -> Response:
-    session = auth.read_session(request, db)
-    if session is not None and session.signed_in:
+    if session is not None and session.identity is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     fresh = session is None
     session = session or auth.new_session()
@@ -176,60 +180,60 @@ def login(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    token: Annotated[str, Form()] = "",
+    now: NowDep,
+    session: MaybeSession,
+    login: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    token: Annotated[str, Form(max_length=200)] = "",
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    session = auth.read_session(request, db)
+    context: dict[str, Any] = {"next": _safe_next(next), "login": login}
     if not auth.csrf_ok(session, csrf_token):
         return _render(
             request,
             "login.html",
-            {"next": _safe_next(next), "error": "csrf_failed"},
+            {**context, "error": "csrf_failed"},
             session=auth.new_session(),
             status=403,
             write_session=True,
         )
-    now = _now(request)
-    wait = auth.sign_in_wait(db, settings, request, now)
-    if wait:
-        db.rollback()
+    result = service.sign_in(
+        db, settings, request, now, login=login, password=password, token=token
+    )
+    if result.wait:
         log.warning("console sign-in throttled")
+        minutes = math.ceil(result.wait / 60)
         return _render(
             request,
             "login.html",
-            {
-                "next": _safe_next(next),
-                "error_text": _t(request)("sign_in_throttled", minutes=math.ceil(wait / 60)),
-            },
+            {**context, "error_text": _t(request)("sign_in_throttled", minutes=minutes)},
             session=session,
             status=429,
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(result.wait)},
         )
-    match = auth.staff_actor_for_token(settings, token) if token else None
-    auth.record_sign_in(db, settings, request, now, ok=match is not None)
-    if match is None:
-        db.commit()
+    if result.session is None:
         log.warning("console sign-in refused")
         return _render(
             request,
             "login.html",
-            {"next": _safe_next(next), "error": "sign_in_failed"},
+            {**context, "error": "sign_in_failed"},
             session=session,
             status=401,
         )
-    actor, fp = match
-    audit.append(db, now=now, actor=actor, action="staff.sign_in", data={"via": "console"})
-    signed_in = auth.start_session(db, actor, fp, now)
-    db.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    auth.write_session(request, response, signed_in)
+    auth.write_session(request, response, result.session)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, db: SessionDep, csrf_token: Annotated[str, Form()] = "") -> Response:
-    session = auth.read_session(request, db)
+def logout(
+    request: Request,
+    db: SessionDep,
+    now: NowDep,
+    session: MaybeSession,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
     if not auth.csrf_ok(session, csrf_token):
         return _render(
             request,
@@ -238,16 +242,8 @@ def logout(request: Request, db: SessionDep, csrf_token: Annotated[str, Form()] 
             session=session,
             status=403,
         )
-    if session is not None and session.actor is not None:
-        audit.append(
-            db,
-            now=_now(request),
-            actor=session.actor,
-            action="staff.sign_out",
-            data={"via": "console"},
-        )
-        auth.end_session(db, session, _now(request))
-        db.commit()
+    assert session is not None  # csrf_ok
+    service.sign_out(db, session, now)
     response = RedirectResponse("/console/login?signed_out=1", status_code=303)
     auth.write_session(request, response, auth.new_session())
     return response
@@ -257,21 +253,29 @@ def logout(request: Request, db: SessionDep, csrf_token: Annotated[str, Form()] 
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue_page(request: Request, db: SessionDep) -> Response:
-    session = auth.read_session(request, db)
-    if session is None or session.actor is None:
-        return _to_login(request)
-    filters, invalid = service.parse_filters(request.query_params)
-    rows = service.queue(db, now=_now(request), filters=filters)
+def queue_page(
+    request: Request, db: SessionDep, settings: SettingsDep, now: NowDep, session: SignedIn
+) -> Response:
+    filters, invalid = queue.parse_filters(request.query_params)
+    found = queue.load(db, now=now, filters=filters, pepper=settings.lookup_pepper)
+    redirect = queue.mobile_redirect(filters, found.search)
+    if redirect is not None:
+        return RedirectResponse("/console/queue?" + urlencode(redirect), status_code=303)
     try:
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    pages = max(1, math.ceil(len(rows) / service.PAGE_SIZE))
+    pages = max(1, math.ceil(len(found.rows) / queue.PAGE_SIZE))
     page = min(page, pages)
-    shown = rows[(page - 1) * service.PAGE_SIZE : page * service.PAGE_SIZE]
-    service.record_queue_read(
-        db, now=_now(request), actor=session.actor, filters=filters, returned=len(shown)
+    shown = found.rows[(page - 1) * queue.PAGE_SIZE : page * queue.PAGE_SIZE]
+    calendar = service.calendar_summary(db)
+    queue.record_read(
+        db,
+        now=now,
+        actor=identity_of(session).actor,
+        filters=filters,
+        found=found,
+        returned=len(shown),
     )
     query = filters.query()
     return _render(
@@ -279,37 +283,53 @@ def queue_page(request: Request, db: SessionDep) -> Response:
         "queue.html",
         {
             "rows": shown,
-            "total": len(rows),
+            "total": len(found.rows),
+            "counts": found.counts,
+            "search": found.search,
             "filters": filters,
             "invalid": invalid,
             "page": page,
             "pages": pages,
             "csv_url": "/console/queue.csv" + ("?" + urlencode(query) if query else ""),
             "page_url": lambda n: "/console/queue?" + urlencode({**query, "page": n}),
+            "view_url": lambda v: (
+                "/console/queue?" + urlencode({k: x for k, x in {**query, "view": v}.items() if x})
+            ),
             "statuses": rules.STATUSES,
             "types": rules.TICKET_TYPES,
-            "brands": service.BRANDS,
-            "calendar": service.calendar_summary(db),
+            "brands": queue.BRANDS,
+            "views": queue.VIEWS,
+            "calendar": calendar,
         },
         session=session,
     )
 
 
 @router.get("/queue.csv")
-def queue_csv(request: Request, db: SessionDep) -> Response:
-    session = auth.read_session(request, db)
-    if session is None or session.actor is None:
-        return _to_login(request)
-    filters, _invalid = service.parse_filters(request.query_params)
-    now = _now(request)
-    rows = service.queue(db, now=now, filters=filters)
-    service.record_queue_read(
-        db, now=now, actor=session.actor, filters=filters, returned=len(rows), export=True
+def queue_csv(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    now: NowDep,
+    session: SignedIn,
+) -> Response:
+    filters, _invalid = queue.parse_filters(request.query_params)
+    found = queue.load(db, now=now, filters=filters, pepper=settings.lookup_pepper)
+    queue.record_read(
+        db,
+        now=now,
+        actor=identity_of(session).actor,
+        filters=filters,
+        found=found,
+        returned=len(found.rows),
+        export=True,
     )
-    t = _t(request)
-    name = f"{t('csv_filename')}-{now.strftime('%Y%m%d-%H%M')}.csv"
+    lang = _lang(request)[0]
+    t = i18n.translator(lang)
+    name = queue.csv_filename(t, now)
     return Response(
-        service.queue_csv(rows, t).encode("utf-8"),
+        queue.queue_csv(found.rows, t, policy, lang).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="tickets.csv"; '
@@ -324,33 +344,39 @@ def queue_csv(request: Request, db: SessionDep) -> Response:
 
 
 def _ticket_page(
-    request: Request,
-    db: SessionDep,
-    session: ConsoleSession,
+    page: Page,
     reference: str,
     *,
     error: str | None = None,
     status: int = 200,
     form: dict[str, str] | None = None,
 ) -> Response:
+    request, session = page.request, page.session
+    if len(reference) > 20:
+        return _not_found(request, session)
     lang = _lang(request)[0]
-    assert session.actor is not None
     try:
         view = service.ticket_view(
-            db,
-            request.app.state.policy,
+            page.db,
+            page.settings,
+            page.policy,
             reference=reference,
-            now=_now(request),
-            actor=session.actor,
+            now=page.now,
+            identity=identity_of(session),
+            session_key=session.key,
             lang=lang,
+            t=i18n.translator(lang),
             clause_words=i18n.clause_words,
         )
     except ApiError as exc:
         if exc.status != 404:
             raise
-        return _render(request, "not_found.html", {}, session=session, status=404)
-    # The confirmation after a move (post/redirect/get), shown only while it is still true.
-    moved = request.query_params.get("moved")
+        return _not_found(request, session)
+    # The confirmation after a change (post/redirect/get); a move's only while it is still true.
+    done = request.query_params.get("done", "")
+    moved = done.removeprefix("moved:") if done.startswith("moved:") else None
+    if moved is not None and (moved != view.ticket.status or error):
+        moved = None
     return _render(
         request,
         "ticket.html",
@@ -358,7 +384,8 @@ def _ticket_page(
             "v": view,
             "error": error,
             "form": form or {},
-            "moved": moved if moved == view.ticket.status and not error else None,
+            "moved": moved,
+            "done": done if done in i18n.DONE_KEYS and not error else None,
         },
         session=session,
         status=status,
@@ -366,81 +393,192 @@ def _ticket_page(
 
 
 @router.get("/tickets/{reference}", response_class=HTMLResponse)
-def ticket_page(reference: str, request: Request, db: SessionDep) -> Response:
-    session = auth.read_session(request, db)
-    if session is None or session.actor is None:
-        return _to_login(request)
-    if len(reference) > 20:
-        return _render(request, "not_found.html", {}, session=session, status=404)
-    return _ticket_page(request, db, session, reference)
+def ticket_page(reference: str, page: PageDep) -> Response:
+    return _ticket_page(page, reference)
+
+
+def _checked_text(value: str, required: str) -> tuple[str, str | None]:
+    value = value.strip()
+    if not value:
+        return value, required
+    if len(value) > MAX_TEXT:
+        return value, "err_text_too_long"
+    return value, None
+
+
+def _ticket_command(
+    page: Page,
+    reference: str,
+    csrf_token: str,
+    done: str,
+    command: Callable[[], None],
+    form: dict[str, str],
+) -> Response:
+    """The frame of every ticket form: CSRF, the service call, the answer (the ticket page
+    again with the message and what was typed, or a redirect to it with a confirmation)."""
+    if not auth.csrf_ok(page.session, csrf_token):
+        return _ticket_page(
+            page, reference, error=_t(page.request)("csrf_failed"), status=403, form=form
+        )
+    try:
+        command()
+    except ApiError as exc:
+        if exc.code == "ticket_not_found":
+            return _not_found(page.request, page.session)
+        message = _error_text(page.request, exc)
+        return _ticket_page(page, reference, error=message, status=exc.status, form=form)
+    return RedirectResponse(
+        f"/console/tickets/{quote(reference)}?done={quote(done)}", status_code=303
+    )
+
+
+def _invalid(key: str) -> ApiError:
+    return ApiError(422, key.removeprefix("err_"), key, "body")
 
 
 @router.post("/tickets/{reference}/transitions", response_class=HTMLResponse)
 def ticket_move(
     reference: str,
-    request: Request,
-    db: SessionDep,
-    settings: SettingsDep,
+    page: PageDep,
+    factory: FactoryDep,
     to_status: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     version: Annotated[str, Form()] = "",
     refusal_ground: Annotated[str, Form()] = "",
+    confirmed: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    session = auth.read_session(request, db)
-    if session is None or session.actor is None:
-        return _to_login(request)
-    if len(reference) > 20:
-        return _render(request, "not_found.html", {}, session=session, status=404)
-    t = _t(request)
+    """One form for every move; a final status is confirmed on a page of its own first."""
     form = {"to_status": to_status, "reason": reason, "refusal_ground": refusal_ground}
-    if not auth.csrf_ok(session, csrf_token):
-        return _ticket_page(
-            request, db, session, reference, error=t("csrf_failed"), status=403, form=form
-        )
-    reason = reason.strip()
-    problem = None
-    if not reason:
-        problem = "err_reason_required"
-    elif len(reason) > MAX_REASON:
-        problem = "err_reason_too_long"
-    elif not version.isdigit() or not 1 <= int(version) < 2**31:
+    reason, problem = _checked_text(reason, "err_reason_required")
+    if not problem and not to_status:
+        problem = "err_target_required"
+    if not problem and (not version.isdigit() or not 1 <= int(version) < 2**31):
         problem = "err_bad_version"
-    if problem:
-        return _ticket_page(
-            request, db, session, reference, error=t(problem), status=422, form=form
+    if not problem and to_status == "refused" and not refusal_ground:
+        problem = "err_refusal_ground_required"
+    ground = refusal_ground if to_status == "refused" else ""  # only a refusal has a ground
+    if (
+        not problem
+        and to_status in rules.FINAL_STATUSES
+        and confirmed != "yes"
+        and auth.csrf_ok(page.session, csrf_token)
+    ):
+        lang = _lang(page.request)[0]
+        return _render(
+            page.request,
+            "confirm.html",
+            {
+                "reference": reference,
+                "to_status": to_status,
+                "reason": reason,
+                "version": version,
+                "refusal_ground": ground,
+                "ground_text": page.policy.refusal_grounds.get(ground, {}).get(lang, ""),
+            },
+            session=page.session,
         )
-    try:
+
+    def command() -> None:
+        if problem:
+            raise _invalid(problem)
         service.move(
-            db,
-            settings,
-            request.app.state.policy,
-            request.app.state.session_factory,
+            page.db,
+            page.settings,
+            page.policy,
+            factory,
             reference=reference,
-            actor=session.actor,
+            identity=identity_of(page.session),
             to_status=to_status,
             reason=reason,
             version=int(version),
-            refusal_ground=refusal_ground or None,
-            now=_now(request),
+            refusal_ground=ground or None,
+            now=page.now,
         )
-    except ApiError as exc:
-        db.rollback()
-        if exc.code == "ticket_not_found":
-            return _render(request, "not_found.html", {}, session=session, status=404)
-        if exc.code == "version_conflict":
-            current = exc.details[0].get("current_version", "?") if exc.details else "?"
-            message = t("err_version_conflict", current=current)
-        elif f"err_{exc.code}" in i18n.TEXTS:
-            message = t(f"err_{exc.code}")
-        else:
-            message = t("err_generic", message=exc.message)
-        return _ticket_page(
-            request, db, session, reference, error=message, status=exc.status, form=form
+
+    return _ticket_command(page, reference, csrf_token, f"moved:{to_status}", command, form)
+
+
+@router.post("/tickets/{reference}/assignment", response_class=HTMLResponse)
+def ticket_assign(
+    reference: str,
+    page: PageDep,
+    assignee: Annotated[str, Form(max_length=32)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    def command() -> None:
+        service.assign(
+            page.db,
+            reference=reference,
+            identity=identity_of(page.session),
+            to_login=assignee,
+            now=page.now,
         )
-    return RedirectResponse(
-        f"/console/tickets/{quote(reference)}?moved={quote(to_status)}", status_code=303
-    )
+
+    return _ticket_command(page, reference, csrf_token, "assigned", command, {})
+
+
+def _text_command(
+    page: Page, reference: str, kind: str, text: str, csrf_token: str, run: Callable[[str], None]
+) -> Response:
+    """A form of one required text (a note, a delay notice's reason)."""
+
+    def command() -> None:
+        value, problem = _checked_text(text, "err_text_required")
+        if problem:
+            raise _invalid(problem)
+        run(value)
+
+    return _ticket_command(page, reference, csrf_token, kind, command, {kind: text})
+
+
+@router.post("/tickets/{reference}/notes", response_class=HTMLResponse)
+def ticket_note(
+    reference: str,
+    page: PageDep,
+    note: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    def run(text: str) -> None:
+        who = identity_of(page.session)
+        service.add_note(page.db, reference=reference, identity=who, body=text, now=page.now)
+
+    return _text_command(page, reference, "note", note, csrf_token, run)
+
+
+@router.post("/tickets/{reference}/delay-notices", response_class=HTMLResponse)
+def ticket_delay(
+    reference: str,
+    page: PageDep,
+    delay: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    def run(text: str) -> None:
+        who = identity_of(page.session)
+        service.record_delay(page.db, reference=reference, identity=who, reason=text, now=page.now)
+
+    return _text_command(page, reference, "delay", delay, csrf_token, run)
+
+
+@router.post("/tickets/{reference}/notices/{notice_id}", response_class=HTMLResponse)
+def ticket_notice_reply(
+    reference: str,
+    notice_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    page: PageDep,
+    reply: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    def command() -> None:
+        service.record_reply(
+            page.db,
+            reference=reference,
+            identity=identity_of(page.session),
+            notice_id=notice_id,
+            status=reply,
+            now=page.now,
+        )
+
+    return _ticket_command(page, reference, csrf_token, "reply", command, {})
 
 
 # ---------------------------------------------------------------- static

@@ -1,36 +1,40 @@
-"""What the console pages show. Reads and changes go through the tickets, audit, consent and
-notifications services; this module only shapes their results for people and records the reads.
+"""What the console pages show and do. Reads and changes go through the tickets, audit, consent
+and notifications services; this module shapes their results for people, adds what only the
+console keeps (assignee, internal notes, reads per session) and owns the transaction: each
+function here commits, the views never do.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi import Request
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import service as audit
 from api.consent import service as consent
+from api.console import auth, staff, words
+from api.console.auth import ConsoleSession
+from api.console.models import ConsoleTicketRead, StaffAccount, TicketAssignment, TicketNote
+from api.console.queue import deadline_flag, working_days_left
+from api.console.staff import Identity
+from api.core.errors import ApiError
 from api.core.policy import Policy
 from api.core.settings import Settings
 from api.subjects.models import Customer, Vehicle
 from api.subjects.service import masked as masked_mobile
 from api.tickets import due, rules
 from api.tickets import service as tickets
-from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
 from contract import Actor, Status
+from privacy import masking
 
-DUE_SOON = timedelta(days=3)
-PAGE_SIZE = 100
-BRANDS = ("mini", "bmw")
-
+MAX_TEXT = 2000
 
 # ---------------------------------------------------------------- masking
 
@@ -52,201 +56,56 @@ def mask_vin(vin: str) -> str:
     return vin[:3] + "*" * (len(vin) - 7) + vin[-4:]
 
 
-# ---------------------------------------------------------------- queue
+# ---------------------------------------------------------------- sign-in and sign-out
 
 
 @dataclass(frozen=True)
-class QueueFilters:
-    status: str | None = None
-    type: str | None = None
-    brand: str | None = None
-    customer_id: str | None = None
-    overdue: bool | None = None
-
-    def query(self) -> dict[str, str]:
-        """The filters as query parameters (links, the CSV export, the form's values)."""
-        out = {
-            k: v
-            for k, v in (
-                ("status", self.status),
-                ("type", self.type),
-                ("brand", self.brand),
-                ("customer_id", self.customer_id),
-            )
-            if v
-        }
-        if self.overdue is not None:
-            out["overdue"] = "true" if self.overdue else "false"
-        return out
+class SignIn:
+    session: ConsoleSession | None = None  # signed in
+    wait: int = 0  # seconds this address must wait (429)
 
 
-def parse_filters(params: Mapping[str, str]) -> tuple[QueueFilters, list[str]]:
-    """Valid filters and the names of the values that were ignored as invalid."""
-    invalid: list[str] = []
-
-    def one(name: str, allowed: tuple[str, ...]) -> str | None:
-        value = (params.get(name) or "").strip()
-        if not value:
-            return None
-        if value not in allowed:
-            invalid.append(name)
-            return None
-        return value
-
-    customer = (params.get("customer_id") or "").strip() or None
-    if customer is not None and len(customer) > 32:
-        invalid.append("customer_id")
-        customer = None
-    overdue_raw = (params.get("overdue") or "").strip().lower()
-    overdue: bool | None = None
-    if overdue_raw in ("true", "1", "yes"):
-        overdue = True
-    elif overdue_raw in ("false", "0", "no"):
-        overdue = False
-    elif overdue_raw:
-        invalid.append("overdue")
-    return QueueFilters(
-        status=one("status", rules.STATUSES),
-        type=one("type", rules.TICKET_TYPES),
-        brand=one("brand", BRANDS),
-        customer_id=customer,
-        overdue=overdue,
-    ), invalid
-
-
-def deadline_flag(ticket: Ticket, now: datetime) -> str | None:
-    """ "overdue", "due_soon" (within DUE_SOON) or None; closed tickets have no deadline left."""
-    if ticket.status in rules.FINAL_STATUSES:
-        return None
-    if ticket.due_at < now:
-        return "overdue"
-    if ticket.due_at - now <= DUE_SOON:
-        return "due_soon"
-    return None
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    ticket: Ticket
-    flag: str | None
-
-
-def queue(s: Session, *, now: datetime, filters: QueueFilters) -> list[QueueRow]:
-    """Every matching ticket, earliest due first (ties: the older ticket first)."""
-
-    # The tickets service pages newest-first; the queue needs due-date order over all matches,
-    # so take the total first and then every match in one call.
-    def run(limit: int) -> tuple[list[Ticket], int]:
-        return tickets.search(
-            s,
-            now=now,
-            status=filters.status,
-            type=filters.type,
-            brand=filters.brand,
-            customer_id=filters.customer_id,
-            overdue=filters.overdue,
-            limit=limit,
-        )
-
-    _, total = run(1)
-    items, _ = run(max(total, 1))
-    items.sort(key=lambda t: (t.due_at, t.id))
-    return [QueueRow(t, deadline_flag(t, now)) for t in items]
-
-
-def record_queue_read(
+def sign_in(
     s: Session,
-    *,
+    settings: Settings,
+    request: Request,
     now: datetime,
-    actor: str,
-    filters: QueueFilters,
-    returned: int,
-    export: bool = False,
-) -> None:
-    """A staff read of the queue is audited like GET /v1/tickets (customer ids are data)."""
-    audit.append(
-        s,
-        now=now,
-        actor=actor,
-        action="staff.export_tickets" if export else "staff.list_tickets",
-        customer_id=filters.customer_id,
-        data={
-            "via": "console",
-            "status": filters.status,
-            "type": filters.type,
-            "brand": filters.brand,
-            "overdue": filters.overdue,
-            "returned": returned,
-        },
-    )
+    *,
+    login: str,
+    password: str,
+    token: str,
+) -> SignIn:
+    """Throttled per address; by account (login and password) or by staff token."""
+    wait = auth.sign_in_wait(s, settings, request, now)
+    if wait:
+        s.rollback()
+        return SignIn(wait=wait)
+    actor: str | None = None
+    fp: str | None = None
+    if login and password:
+        account = staff.authenticate(s, login, password)
+        actor = staff.actor_of(account.login) if account else None
+    elif token:
+        match = auth.staff_actor_for_token(settings, token)
+        if match is not None:
+            actor, fp = match
+    auth.record_sign_in(s, settings, request, now, ok=actor is not None)
+    if actor is None:
+        s.commit()
+        return SignIn()
+    audit.append(s, now=now, actor=actor, action="staff.sign_in", data={"via": "console"})
+    session = auth.start_session(s, actor, fp, now)
     s.commit()
+    return SignIn(session=session)
 
 
-def local(value: datetime | None) -> str:
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def display_value(value: Any) -> str:
-    """Audit data values for people: lists joined, nested objects as compact JSON."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(display_value(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    # A leading formula character would make a spreadsheet evaluate the cell.
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def queue_csv(rows: list[QueueRow], t: Callable[..., str]) -> str:
-    """UTF-8 CSV with a byte-order mark, so Excel shows the Chinese labels correctly."""
-    buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\r\n")
-    out.writerow(
-        [
-            t("col_reference"),
-            t("csv_type_id"),
-            t("col_type"),
-            t("csv_status_id"),
-            t("col_status"),
-            t("col_brand"),
-            t("col_customer"),
-            t("col_channel"),
-            t("csv_language"),
-            t("col_created"),
-            t("col_due"),
-            t("col_provisional"),
-            t("col_flag"),
-        ]
-    )
-    for row in rows:
-        tk = row.ticket
-        out.writerow(
-            [
-                _cell(v)
-                for v in (
-                    tk.reference,
-                    tk.type,
-                    t(f"type.{tk.type}"),
-                    tk.status,
-                    t(f"status.{tk.status}"),
-                    t(f"brand.{tk.brand}"),
-                    tk.customer_id,
-                    t(f"channel.{tk.channel}"),
-                    t(f"lang.{tk.language}"),
-                    local(tk.created_at),
-                    local(tk.due_at),
-                    t("yes") if tk.due_at_provisional else t("no"),
-                    t(f"badge_{row.flag}") if row.flag else "",
-                )
-            ]
+def sign_out(s: Session, session: ConsoleSession, now: datetime) -> None:
+    if session.actor is not None:
+        audit.append(
+            s, now=now, actor=session.actor, action="staff.sign_out", data={"via": "console"}
         )
-    return "\ufeff" + buf.getvalue()
+        auth.end_session(s, session, now)
+        s.commit()
 
 
 # ---------------------------------------------------------------- one ticket
@@ -258,6 +117,11 @@ class Recipient:
     status: str | None
     attempts: int
     updated_at: datetime | None
+    notice_id: int | None  # a reply can be recorded while the notice is sent or failed
+
+    @property
+    def awaits_reply(self) -> bool:
+        return self.notice_id is not None and self.status in ("sent", "failed")
 
 
 @dataclass(frozen=True)
@@ -267,10 +131,25 @@ class RefusalGround:
     kind: str
 
 
+@dataclass(frozen=True)
+class Note:
+    author: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    valid: bool
+    entries: int
+    first_broken_id: int | None
+
+
 @dataclass
 class TicketView:
     ticket: Ticket
     flag: str | None
+    days_left: int | None
     customer_name: str
     customer_mobile: str
     vins: list[str]
@@ -283,23 +162,24 @@ class TicketView:
     is_deletion: bool
     ledger: list[Recipient]
     delays: list[TicketNotice]
-    trail: list[AuditEntryView] = field(default_factory=list)
+    assignee: str | None
+    assignee_login: str | None
+    staff: list[tuple[str, str]]  # (login, name) of the people a ticket can be assigned to
+    may_assign_others: bool
+    notes: list[Note]
+    check: AuditCheck
+    trail: list[words.AuditLine] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class AuditEntryView:
-    id: int
-    created_at: datetime
-    actor: str
-    action: str
-    data: dict[str, Any]
-    hash: str
-
-
-def staff_targets(status: str) -> list[str]:
-    """The statuses staff may move a ticket to, read from the backend's transition table."""
+def staff_targets(status: str, identity: Identity) -> list[str]:
+    """The statuses this person may move a ticket to: the backend's transition table without
+    "withdrawn" (the customer's act) and, for an agent, without "refused" (a lead's decision)."""
     allowed = rules.TRANSITIONS.get(("staff", status), frozenset())
-    return [s for s in rules.STATUSES if s in allowed]
+    return [
+        s
+        for s in rules.STATUSES
+        if s in allowed and s != "withdrawn" and staff.may_move_to(identity, s)
+    ]
 
 
 def _details(policy: Policy, ticket: Ticket, lang: str) -> list[tuple[str, str]]:
@@ -317,18 +197,15 @@ def _details(policy: Policy, ticket: Ticket, lang: str) -> list[tuple[str, str]]
     return rows
 
 
-def ticket_view(
-    s: Session,
-    policy: Policy,
-    *,
-    reference: str,
-    now: datetime,
-    actor: str,
-    lang: str,
-    clause_words: Callable[[str, str], str],
-) -> TicketView:
-    """Everything the ticket page shows; records the staff read first (so it is in the trail)."""
-    ticket = tickets.get(s, reference)  # ApiError 404 when unknown
+def _record_read_once(
+    s: Session, ticket: Ticket, *, now: datetime, actor: str, session_key: str | None
+) -> None:
+    """The first view of a ticket in a console session is audited; reloads and the pages
+    after a change in that session are not (they show nothing new about the customer)."""
+    if session_key is not None:
+        if s.get(ConsoleTicketRead, (session_key, ticket.reference)) is not None:
+            return
+        s.add(ConsoleTicketRead(session_hash=session_key, ticket_reference=ticket.reference))
     audit.append(
         s,
         now=now,
@@ -338,7 +215,40 @@ def ticket_view(
         customer_id=ticket.customer_id,
         data={"via": "console", "shown": ["customer_masked", "consents", "audit"]},
     )
+
+
+def check_audit(engine: Engine, settings: Settings) -> AuditCheck:
+    valid, entries, broken = audit.verify_chain(engine, settings.audit_key, settings.anchor_path)
+    return AuditCheck(valid, entries, broken)
+
+
+def _assignment(s: Session, reference: str) -> tuple[TicketAssignment, StaffAccount] | None:
+    row = s.get(TicketAssignment, reference)
+    if row is None:
+        return None
+    account = s.get(StaffAccount, row.staff_id)
+    return (row, account) if account is not None else None
+
+
+def ticket_view(
+    s: Session,
+    settings: Settings,
+    policy: Policy,
+    *,
+    reference: str,
+    now: datetime,
+    identity: Identity,
+    session_key: str | None,
+    lang: str,
+    t: Callable[..., str],
+    clause_words: Callable[[str, str], str],
+) -> TicketView:
+    """Everything the ticket page shows; records the staff read first (so it is in the trail)."""
+    ticket = tickets.get(s, reference)  # ApiError 404 when unknown
+    _record_read_once(s, ticket, now=now, actor=identity.actor, session_key=session_key)
     s.commit()
+    # Checked between transactions: on SQLite each one holds the write lock the check awaits.
+    check = check_audit(s.get_bind().engine, settings)
 
     customer = s.get(Customer, ticket.customer_id)
     vins = (
@@ -379,40 +289,72 @@ def ticket_view(
                     status=n.status if n else None,
                     attempts=n.attempts if n else 0,
                     updated_at=n.updated_at if n else None,
+                    notice_id=n.id if n else None,
                 )
             )
 
-    trail = [
-        AuditEntryView(e.id, e.created_at, e.actor, e.action, json.loads(e.data), e.hash)
-        for e in audit.ticket_entries(s, ticket.reference)
+    names = staff.names_by_actor(s)
+    assigned = _assignment(s, ticket.reference)
+    notes = [
+        Note(words.actor_words(n.author, names, t), n.body, n.created_at)
+        for n in s.execute(
+            select(TicketNote)
+            .where(TicketNote.ticket_reference == ticket.reference)
+            .order_by(TicketNote.id)
+        ).scalars()
     ]
     return TicketView(
         ticket=ticket,
         flag=deadline_flag(ticket, now),
+        days_left=working_days_left(ticket, now),
         customer_name=mask_name(customer.name) if customer else "",
         customer_mobile=masked_mobile(customer.mobile_e164) if customer else "",
         vins=[mask_vin(v) for v in vins],
         consents=consents,
         details=_details(policy, ticket, lang),
-        targets=staff_targets(ticket.status),
+        targets=staff_targets(ticket.status, identity),
         refusal_clause=clause,
         refusal_grounds=grounds,
         refusal_ground_text=ground_text,
         is_deletion=is_deletion,
         ledger=ledger,
         delays=[n for n in ticket.notices if n.kind == "delay"],
-        trail=trail,
+        assignee=assigned[1].name if assigned else None,
+        assignee_login=assigned[1].login if assigned else None,
+        staff=[(a.login, a.name) for a in staff.active_accounts(s)],
+        may_assign_others=identity.is_lead,
+        notes=notes,
+        check=check,
+        trail=words.audit_lines(audit.ticket_entries(s, ticket.reference), t, policy, lang, names),
     )
+
+
+# ---------------------------------------------------------------- changes
+
+
+@contextmanager
+def _transaction(s: Session) -> Iterator[None]:
+    """A change commits whole or not at all (a refused one leaves the session clean)."""
+    try:
+        yield
+    except Exception:
+        s.rollback()
+        raise
+    s.commit()
+
+
+def _lead_only(what: str) -> ApiError:
+    return ApiError(403, "lead_only", f"only a lead may {what}", "body")
 
 
 def move(
     s: Session,
     settings: Settings,
     policy: Policy,
-    factory: Callable[[], Session],
+    factory: sessionmaker[Session],
     *,
     reference: str,
-    actor: str,
+    identity: Identity,
     to_status: str,
     reason: str,
     version: int,
@@ -422,10 +364,110 @@ def move(
     """A staff transition through the tickets service (ApiError on conflicts and bad input);
     a completed deletion or cancellation sends its downstream notices at once, as the API does.
     """
-    command = tickets.TransitionCommand(
-        reference, Actor.STAFF, actor, Status(to_status), reason, version, refusal_ground
-    )
-    return tickets.transition(command, db_session=s, settings=settings, policy=policy, now=now)
+    # Committed before the dispatch: SQLite has one writer.
+    with _transaction(s):
+        if to_status == "withdrawn":  # the customer's act, not the staff's
+            raise ApiError(409, "transition_not_allowed", "staff do not withdraw", "body.to_status")
+        if not staff.may_move_to(identity, to_status):
+            raise _lead_only("refuse a request")
+        command = tickets.TransitionCommand(
+            reference, Actor.STAFF, identity.actor, Status(to_status), reason, version,
+            refusal_ground,
+        )
+        ticket = tickets.transition(
+            command, db_session=s, settings=settings, policy=policy, now=now
+        )
+    return ticket
+
+
+def assign(s: Session, *, reference: str, identity: Identity, to_login: str, now: datetime) -> None:
+    """Assign a ticket to a person ("" clears the assignment); audited with both names."""
+    with _transaction(s):
+        ticket = tickets.get(s, reference)
+        if ticket.status in rules.FINAL_STATUSES:
+            raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")
+        current = s.get(TicketAssignment, ticket.reference)
+        target = staff.by_login(s, to_login) if to_login else None
+        if to_login and (target is None or not target.active):
+            raise ApiError(422, "unknown_staff", "no active staff account of that login", "body")
+        if not staff.may_assign(identity, current.staff_id if current else None, to_login or None):
+            raise _lead_only("assign a ticket to someone else or reassign it")
+        previous = s.get(StaffAccount, current.staff_id) if current else None
+        if current is not None:
+            s.delete(current)
+            s.flush()
+        if target is not None:
+            s.add(
+                TicketAssignment(
+                    ticket_reference=ticket.reference,
+                    staff_id=target.id,
+                    assigned_by=identity.actor,
+                    assigned_at=now,
+                )
+            )
+        audit.append(
+            s,
+            now=now,
+            actor=identity.actor,
+            action="ticket.assigned",
+            ticket_reference=ticket.reference,
+            customer_id=ticket.customer_id,
+            data={
+                "via": "console",
+                "assignee": staff.actor_of(target.login) if target else None,
+                "previous_assignee": staff.actor_of(previous.login) if previous else None,
+            },
+        )
+
+
+def add_note(s: Session, *, reference: str, identity: Identity, body: str, now: datetime) -> None:
+    """An internal note; personal identifiers typed into it are masked, as in ticket details."""
+    with _transaction(s):
+        ticket = tickets.get(s, reference)
+        note = TicketNote(
+            ticket_reference=ticket.reference,
+            author=identity.actor,
+            body=masking.mask_personal(body),
+            created_at=now,
+        )
+        s.add(note)
+        s.flush()
+        audit.append(
+            s,
+            now=now,
+            actor=identity.actor,
+            action="ticket.note_added",
+            ticket_reference=ticket.reference,
+            customer_id=ticket.customer_id,
+            data={"via": "console", "note": note.id},
+        )
+
+
+def record_delay(
+    s: Session, *, reference: str, identity: Identity, reason: str, now: datetime
+) -> None:
+    """A delay notice to the customer, through the tickets service (never a new due date)."""
+    with _transaction(s):
+        tickets.record_delay(
+            db_session=s, reference=reference, reason=reason, actor_id=identity.actor, now=now
+        )
+
+
+def record_reply(
+    s: Session, *, reference: str, identity: Identity, notice_id: int, status: str, now: datetime
+) -> None:
+    """A recipient's answer to a deletion notice, through the tickets service."""
+    with _transaction(s):
+        if status not in ("acknowledged", "not_found"):
+            raise ApiError(422, "invalid_reply", "acknowledged or not_found", "body.status")
+        tickets.record_notice_reply(
+            db_session=s,
+            reference=reference,
+            notice_id=notice_id,
+            status=status,
+            actor_id=identity.actor,
+            now=now,
+        )
 
 
 # ---------------------------------------------------------------- holiday calendar

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 
 from api.core.crypto import token_fingerprint
+from api.core.docs import API_KEY_HEADER, STAFF_BEARER_HEADER, SUBJECT_PROOF_HEADER
 from api.core.errors import ApiError
 from api.core.settings import Settings
 from api.core.tokens import SubjectProof, read_proof
@@ -29,7 +30,14 @@ def get_now(request: Request) -> datetime:
     return now
 
 
-def require_bot(request: Request) -> None:
+# The `_documented` parameters only declare the schemes in OpenAPI (api.core.docs); they never
+# refuse a request, the checks below do.
+ApiKeyDoc = Annotated[str | None, Security(API_KEY_HEADER)]
+SubjectProofDoc = Annotated[str | None, Security(SUBJECT_PROOF_HEADER)]
+StaffBearerDoc = Annotated[Any, Security(STAFF_BEARER_HEADER)]
+
+
+def require_bot(request: Request, _documented: ApiKeyDoc = None) -> None:
     settings = get_settings(request)
     key = request.headers.get("x-api-key", "")
     if not key or not hmac.compare_digest(key.encode(), settings.bot_api_key.encode()):
@@ -49,7 +57,7 @@ def staff_id(request: Request) -> str | None:
     return None
 
 
-def require_staff(request: Request) -> str:
+def require_staff(request: Request, _documented: StaffBearerDoc = None) -> str:
     actor = staff_id(request)
     if actor is None:
         raise ApiError(
@@ -62,7 +70,9 @@ def require_staff(request: Request) -> str:
     return actor
 
 
-def require_subject(request: Request) -> SubjectProof:
+def require_subject(
+    request: Request, _key: ApiKeyDoc = None, _proof: SubjectProofDoc = None
+) -> SubjectProof:
     require_bot(request)
     token = request.headers.get("x-subject-proof", "")
     if not token:

@@ -9,14 +9,26 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("api.errors")
 
 
+ERROR_DETAIL_EXAMPLE: JsonDict = {
+    "code": "invalid_request",
+    "message": "'mobile' must be at least 3 characters long",
+    "field": "body.mobile",
+    "details": [],
+}
+ERROR_EXAMPLE: JsonDict = {"error": ERROR_DETAIL_EXAMPLE}
+
+
 class ErrorDetail(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ERROR_DETAIL_EXAMPLE]})
+
     code: str
     message: str
     field: str | None = None
@@ -24,6 +36,8 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ERROR_EXAMPLE]})
+
     error: ErrorDetail
 
 

@@ -22,6 +22,9 @@ def read_outbox(
     session: Annotated[Session, Depends(get_session)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OutboxList:
+    """Lists the SMS and e-mails the service would have sent, newest first (development environment
+    only).
+    """
     return OutboxList(
         items=[
             OutboxItem.model_validate(m, from_attributes=True)
@@ -42,6 +45,9 @@ def app_session(
     settings: SettingsDep,
     now: NowDep,
 ) -> AppSessionToken:
+    """Issues an app session token for a demo customer, as the app would pass it to the chat
+    (development environment only).
+    """
     return AppSessionToken(
         session_token=service.issue_app_session(session, settings, body.customer_id, now)
     )

@@ -4,10 +4,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AppSessionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"customer_id": "C-0001"}]},
+    )
 
     customer_id: str = Field(min_length=1, max_length=32)
 
 
 class AppSessionToken(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"session_token": "eyJjaWQiOiJDLTAwMDEifQ.aBcD.signature"}]}
+    )
+
     session_token: str

@@ -1,9 +1,22 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class CustomerOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C-0001",
+                    "brand": "mini",
+                    "masked_mobile": "138****8000",
+                    "vins": ["WMWXR3100N2K12345"],
+                }
+            ]
+        }
+    )
+
     customer_id: str
     brand: str
     masked_mobile: str

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.audit.schemas import AuditEntryOut, AuditList
 from api.core.auth import NowDep, SettingsDep, StaffDep, SubjectDep
+from api.core.docs import STAFF_OR_SUBJECT
 from api.core.errors import error_responses
 from api.core.policy import PolicyDep
 from api.tickets import service
@@ -45,6 +46,9 @@ def create(
     now: NowDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> TicketOut | JSONResponse:
+    """Files a rights request for the verified customer; the `Idempotency-Key` header makes a retry
+    return the ticket already filed (200) instead of a second one.
+    """
     created = service.create_ticket(
         body,
         db_session=session,
@@ -73,6 +77,9 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> TicketPage:
+    """Lists tickets for the privacy team, newest first, filtered by status, type, brand, customer
+    or overdue, a page at a time.
+    """
     items, total = service.search_for_staff(
         db_session=session,
         actor=staff,
@@ -90,15 +97,23 @@ def list_tickets(
 
 @router.get("/v1/subjects/me/tickets", response_model=TicketItems, responses=error_responses(401))
 def my_tickets(proof: SubjectDep, session: SessionDep) -> TicketItems:
+    """Lists the verified customer's own tickets, for the status question in the chat."""
     return TicketItems(
         items=[TicketOut.of(t) for t in service.for_customer(session, proof.customer_id)]
     )
 
 
 @router.get(
-    "/v1/tickets/{reference}", response_model=TicketOut, responses=error_responses(401, 404, 422)
+    "/v1/tickets/{reference}",
+    response_model=TicketOut,
+    responses=error_responses(401, 404, 422),
+    # Authenticated in the body (staff, or the bot for the subject): declared for the docs.
+    openapi_extra={"security": STAFF_OR_SUBJECT},
 )
 def read(ticket: TicketDep, reader: ReaderDep, session: SessionDep, now: NowDep) -> TicketOut:
+    """Reads one ticket by its reference: staff read any ticket (and the read is audited), the bot
+    reads only the verified customer's own.
+    """
     out = TicketOut.of(ticket)
     if reader.staff is not None:
         service.record_staff_read(
@@ -121,6 +136,9 @@ def transition(
     policy: PolicyDep,
     now: NowDep,
 ) -> TicketOut:
+    """Moves a ticket to another status with a reason; refusing names one of the policy's grounds,
+    and `version` guards against a concurrent change.
+    """
     command = TransitionCommand(
         reference=reference,
         actor=Actor.STAFF,
@@ -176,6 +194,7 @@ def withdraw(
 def delay_notice(
     reference: Reference, body: DelayNoticeIn, staff: StaffDep, session: SessionDep, now: NowDep
 ) -> TicketOut:
+    """Records that the customer was told the reply will be late, with the reason given."""
     return TicketOut.of(
         service.record_delay(
             db_session=session, reference=reference, reason=body.reason, actor_id=staff, now=now
@@ -217,6 +236,7 @@ def notice_reply(
 def ticket_audit(
     reference: Reference, staff: StaffDep, session: SessionDep, now: NowDep
 ) -> AuditList:
+    """The audit trail of one ticket, oldest first: who did what and when (the read is audited)."""
     ticket = service.get(session, reference)
     entries = service.audit_trail(ticket, db_session=session, actor=staff, now=now)
     return AuditList(items=[AuditEntryOut.of(e) for e in entries])

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
@@ -75,7 +76,19 @@ DETAILS_MODELS: dict[TicketType, type[_Details]] = {
 
 
 class TicketCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "withdraw_consent",
+                    "channel": "chat",
+                    "language": "zh",
+                    "details": {"purpose": "marketing"},
+                }
+            ]
+        },
+    )
 
     type: TicketType
     channel: Channel
@@ -87,7 +100,19 @@ class TicketCreate(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "to_status": "refused",
+                    "reason": "Same request answered on 2 May as PR-2026-000101.",
+                    "version": 2,
+                    "refusal_ground": "repeated_without_reason",
+                }
+            ]
+        },
+    )
 
     to_status: Status
     reason: str = Field(min_length=1, max_length=2000)
@@ -96,24 +121,53 @@ class TransitionIn(BaseModel):
 
 
 class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "I solved it with the dealer."}]},
+    )
 
     reason: str | None = Field(default=None, max_length=2000)
 
 
 class DelayNoticeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "The archive copy must be restored before deletion is confirmed."
+                }
+            ]
+        },
+    )
 
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class NoticeReplyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "acknowledged"}]},
+    )
 
     status: Literal["acknowledged", "not_found"]
 
 
+NOTICE_EXAMPLE: JsonDict = {
+    "id": 7,
+    "kind": "deletion_notice",
+    "recipient": "dealer",
+    "status": "sent",
+    "message": None,
+    "attempts": 1,
+    "created_at": "2026-05-11T10:20:00+08:00",
+    "updated_at": "2026-05-11T10:20:00+08:00",
+}
+
+
 class NoticeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [NOTICE_EXAMPLE]})
+
     id: int
     kind: str
     recipient: str | None
@@ -138,7 +192,30 @@ def _closed_at(t: Ticket) -> datetime | None:
     return _local(t.completed_at or t.updated_at)
 
 
+TICKET_EXAMPLE: JsonDict = {
+    "reference": "PR-2026-000123",
+    "type": "deletion",
+    "status": "in_progress",
+    "brand": "mini",
+    "customer_id": "C-0001",
+    "channel": "chat",
+    "language": "zh",
+    "details": {"ground": "purpose_fulfilled", "scope": "trip history"},
+    "created_at": "2026-05-11T10:00:00+08:00",
+    "due_at": "2026-06-01T23:59:59+08:00",
+    "due_at_provisional": False,
+    "version": 2,
+    "refusal_ground": None,
+    "resolution": None,
+    "backup_rollover_at": None,
+    "closed_at": None,
+    "notices": [NOTICE_EXAMPLE],
+}
+
+
 class TicketOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [TICKET_EXAMPLE]})
+
     reference: str
     type: TicketType
     status: Status
@@ -184,9 +261,15 @@ class TicketOut(BaseModel):
 
 
 class TicketItems(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [TICKET_EXAMPLE]}]})
+
     items: list[TicketOut]
 
 
 class TicketPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [TICKET_EXAMPLE], "total": 1}]}
+    )
+
     items: list[TicketOut]
     total: int

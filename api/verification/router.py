@@ -46,6 +46,10 @@ def start(
     settings: SettingsDep,
     now: NowDep,
 ) -> VerificationOut:
+    """Starts an identity check: sends a one-time code by SMS to the mobile number, or prepares a
+    phone-password check for the hotline. It answers the same for a number that is not
+    registered as for one that is.
+    """
     return service.start(
         db_session=session,
         settings=settings,
@@ -62,6 +66,9 @@ def start(
 def app_session(
     body: AppSessionIn, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> CheckOut:
+    """Exchanges an app session token that the app passed for a subject proof of the `app_session`
+    assurance, which suffices for low-risk requests only.
+    """
     return service.check_app_session(
         db_session=session, settings=settings, token=body.session_token, now=now
     )
@@ -75,6 +82,9 @@ def check(
     settings: SettingsDep,
     now: NowDep,
 ) -> CheckOut:
+    """Checks the code or phone password of a started verification; on success it returns a
+    short-lived subject proof, otherwise the attempts left or that the check is locked or expired.
+    """
     return service.check(
         db_session=session, settings=settings, challenge_id=id, code=body.code, now=now
     )

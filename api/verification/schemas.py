@@ -13,7 +13,14 @@ CheckStatus = Literal["verified", "invalid", "locked", "expired"]
 
 
 class VerificationStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"method": "sms_code", "mobile": "13800138000", "channel": "chat", "language": "zh"}
+            ]
+        },
+    )
 
     method: Method
     mobile: str = Field(min_length=3, max_length=32)
@@ -22,6 +29,20 @@ class VerificationStart(BaseModel):
 
 
 class VerificationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "vrf_3f9a1c2e7b",
+                    "method": "sms_code",
+                    "masked_mobile": "138****8000",
+                    "expires_at": "2026-05-11T10:05:00+08:00",
+                    "attempts_left": 5,
+                }
+            ]
+        }
+    )
+
     id: str
     method: Method
     masked_mobile: str
@@ -30,18 +51,42 @@ class VerificationOut(BaseModel):
 
 
 class CheckIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"code": "246810"}]},
+    )
 
     code: str = Field(pattern=r"^[0-9]{4,12}$", description="the SMS code or the phone password")
 
 
 class AppSessionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"session_token": "eyJjaWQiOiJDLTAwMDEifQ.aBcD.signature"}]
+        },
+    )
 
     session_token: str = Field(min_length=1, max_length=2000)
 
 
 class CheckOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "verified",
+                    "attempts_left": 4,
+                    "proof": "eyJqdGkiOiIuLi4ifQ.aBcD.signature",
+                    "proof_expires_at": "2026-05-11T10:15:00+08:00",
+                    "customer_id": "C-0001",
+                    "brand": "mini",
+                    "assurance": "sms_code",
+                }
+            ]
+        }
+    )
+
     status: CheckStatus
     attempts_left: int
     proof: str | None = None

@@ -43,10 +43,11 @@ from bot.channels.voice import (
     build_prompts,
     intent_payload,
 )
+from contract import Brand, Channel, Language
 
 EVENTS = ("call_start", "speech", "digits", "silence", "hangup")
-LANGS = ("zh", "en")
-BRANDS = ("mini", "bmw")
+LANGS = Language.values()
+BRANDS = Brand.values()
 MAX_CALL_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1000
 MAX_DIGITS_LENGTH = 32
@@ -71,7 +72,7 @@ SILENCE_GOODBYE = {
 class IvrOutput(VoiceCollectingOutputChannel):
     @classmethod
     def name(cls) -> str:
-        return "ivr"
+        return Channel.IVR.value
 
 
 def _optional_choice(body: dict[str, Any], field: str, allowed: tuple[str, ...]) -> str | None:
@@ -137,7 +138,7 @@ class IvrInput(InputChannel):
 
     @classmethod
     def name(cls) -> str:
-        return "ivr"
+        return Channel.IVR.value
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:

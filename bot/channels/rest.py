@@ -15,9 +15,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from contract import Brand, Language
+
 MAX_SENDER_LENGTH = 128
 MAX_MESSAGE_LENGTH = 2000
-METADATA_CHOICES = {"brand": ("mini", "bmw"), "lang": ("zh", "en")}
+METADATA_CHOICES = {"brand": Brand.values(), "lang": Language.values()}
 METADATA_STRINGS = ("session_token",)
 
 

@@ -38,11 +38,12 @@ from sanic.response import HTTPResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from bot.channels.voice import VoiceCollectingOutputChannel, build_prompts, intent_payload
+from contract import Brand
 
 log = logging.getLogger(__name__)
 
 LANGS = ("zh", "en")
-BRANDS = ("mini", "bmw")
+BRANDS = Brand.values()
 DEFAULT_VOICES = {"zh": "Polly.Zhiyu", "en": "Polly.Joanna-Neural"}
 DEFAULT_SPEECH_LANGUAGES = {"zh": "zh-CN", "en": "en-US"}
 FINISHED_STATUSES = ("completed", "canceled", "busy", "failed", "no-answer")

@@ -27,8 +27,10 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-LANGUAGES = ("zh", "en")
-BRANDS = ("mini", "bmw")
+from contract import Brand, Language
+
+LANGUAGES = Language.values()
+BRANDS = Brand.values()
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -78,8 +80,8 @@ def detect_context(text: str, metadata: dict[str, Any] | None = None) -> list[Co
     for match in BRAND_PATTERN.finditer(text):
         brand_spans.append(match.span())
         if brand is None:
-            value = "mini" if (match.group("mini") or match.group("mini_zh")) else "bmw"
-            brand = ContextEntity("brand", value, match.start(), match.end())
+            named = Brand.MINI if (match.group("mini") or match.group("mini_zh")) else Brand.BMW
+            brand = ContextEntity("brand", named.value, match.start(), match.end())
 
     def outside_brand(start: int, end: int) -> bool:
         return all(end <= b_start or start >= b_end for b_start, b_end in brand_spans)

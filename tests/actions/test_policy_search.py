@@ -199,3 +199,13 @@ def test_index_is_cached_and_queries_are_fast() -> None:
     for _ in range(20):
         first.search("How do I delete my data?", "mini", "en")
     assert (time.perf_counter() - start) / 20 < 0.05
+
+
+def test_quotation_names_the_part_and_points_at_no_table(search: PolicySearch) -> None:
+    """The SDK clause says "see the table below"; the quotation cannot show that table."""
+    hit = search.search("你们用了哪些第三方SDK？", brand="mini", lang="zh")
+    assert hit is not None
+    assert "下表" not in hit.passage and "SDK" in hit.passage
+    assert (hit.part_name("zh"), hit.part_name("en")) == ("第一部分", "part 1")
+    bmw = search.search("How do you protect my personal information?", brand="bmw", lang="en")
+    assert bmw is not None and bmw.part_name("en") == "part IV"

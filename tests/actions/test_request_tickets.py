@@ -59,11 +59,11 @@ async def test_withdraw_consent_is_filed_and_already_in_effect(api, client, doma
     slots = {**identity, "request_type": "withdraw_consent", "consent_purpose": "marketing",
              "confirm_request": True, "request_counter": 1.0}
     events, dispatcher = await finish(client, domain, slots, sender="withdraw-zh")
-    assert responses(dispatcher) == ["utter_ticket_filed", "utter_in_effect_withdraw_consent"]
-    filed = message(dispatcher, "utter_ticket_filed")
+    # Taken effect at once: only that is said, no reply date.
+    assert responses(dispatcher) == ["utter_in_effect_withdraw_consent"]
+    filed = message(dispatcher, "utter_in_effect_withdraw_consent")
     assert re.fullmatch(r"PR-\d{4}-\d{6}", filed["reference"])
-    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", filed["due_date"])
-    assert filed["request_label"] == "撤回同意"
+    assert "due_date" not in filed
     assert events["last_ticket_ref"] == filed["reference"]
     assert events["request_type"] is None and events["consent_purpose"] is None
     assert "subject_proof" not in events  # the proof stays for a further request
@@ -74,10 +74,20 @@ async def test_english_due_date_and_unsubscribe(api, client, domain):
     slots = {**identity, "lang": "en", "request_type": "unsubscribe_marketing",
              "confirm_request": True, "request_counter": 1.0}
     _, dispatcher = await finish(client, domain, slots, sender="unsub-en")
-    assert responses(dispatcher) == ["utter_ticket_filed", "utter_in_effect_unsubscribe_marketing"]
+    assert responses(dispatcher) == ["utter_in_effect_unsubscribe_marketing"]
+    filed = message(dispatcher, "utter_in_effect_unsubscribe_marketing")
+    assert re.fullmatch(r"PR-\d{4}-\d{6}", filed["reference"])
+
+
+async def test_a_filed_request_says_its_reply_date(api, client, domain):
+    identity = await verify(api, client, CHEN_JING)
+    slots = {**identity, "lang": "en", "request_type": "complaint",
+             "complaint_summary": "Calls at night", "confirm_request": True,
+             "request_counter": 1.0}
+    _, dispatcher = await finish(client, domain, slots, sender="complaint-en")
     filed = message(dispatcher, "utter_ticket_filed")
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", filed["due_date"])
-    assert filed["request_label"] == "unsubscribe from marketing"
+    assert filed["request_label"] == "complaint"
 
 
 @pytest.mark.parametrize(
@@ -99,13 +109,16 @@ async def test_every_request_type_is_filed_with_its_details(
     slots = {**identity, "request_type": request_type, "confirm_request": True,
              "request_counter": 1.0, **details}
     _, dispatcher = await finish(client, domain, slots, sender=f"file-{request_type}")
-    assert responses(dispatcher)[0] == "utter_ticket_filed"
-    reference = message(dispatcher, "utter_ticket_filed")["reference"]
+    # A MINI decision explanation is answered at once (the policy says there is none to explain).
+    said = "utter_in_effect_decision_explanation" if request_type == "decision_explanation" \
+        else "utter_ticket_filed"
+    assert responses(dispatcher)[0] == said
+    reference = message(dispatcher, said)["reference"]
     ticket = await client.get_ticket(identity["subject_proof"], reference)
     assert ticket is not None
-    assert ticket["type"] == request_type
-    assert ticket["brand"] == "mini"
-    assert ticket["channel"] == "chat"
+    assert ticket.type == request_type
+    assert ticket.brand == "mini"
+    assert ticket.channel == "chat"
 
 
 async def test_a_retry_files_once_and_a_new_request_files_again(api, client, domain):
@@ -158,7 +171,7 @@ async def test_backend_down_keeps_the_request_and_files_it_on_the_next_turn(
     assert events["pending_filing"] is False
     reference = message(back, "utter_ticket_filed")["reference"]
     ticket = await client.get_ticket(identity["subject_proof"], reference)
-    assert ticket is not None and ticket["details"]["ground"] == "no_longer_using"
+    assert ticket is not None and ticket.details["ground"] == "no_longer_using"
 
 
 async def test_the_customer_may_drop_a_pending_request(domain, down_client):
@@ -215,11 +228,16 @@ async def test_status_lists_the_customers_own_tickets(api, client, domain):
     events, dispatcher = await finish(client, domain, {**identity, "request_type": "status"})
     names = responses(dispatcher)
     assert names[0] == "utter_status_intro"
-    assert set(names[1:]) == {"utter_status_line"}
+    # Open tickets say their reply date; closed ones (the at-once withdrawals) their outcome.
+    assert set(names[1:]) <= {"utter_status_line", "utter_status_line_completed"}
     assert 1 <= len(names[1:]) <= tickets.MAX_LISTED
-    line = dispatcher.messages[1]
-    assert line["reference"].startswith("PR-")
-    assert line["status_label"] in {"已受理", "处理中", "已完成", "待您补充信息", "已拒绝"}
+    for line in dispatcher.messages[1:]:
+        assert line["reference"].startswith("PR-")
+        if line["response"] == "utter_status_line":
+            assert line["status_label"] in {"已受理", "处理中", "待您补充信息"}
+            assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", line["due_date"])
+        else:
+            assert "due_date" not in line and line["outcome"]
     assert events["request_type"] is None
 
 

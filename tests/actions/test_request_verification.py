@@ -142,6 +142,9 @@ async def test_too_many_codes_says_when_to_try_again(domain):
     assert slots["mobile"] is None
     assert responses(dispatcher) == ["utter_too_many_codes"]
     assert 1 <= dispatcher.messages[0]["minutes"] <= 60
+    # The form ends with the other routes offered instead of asking for the number again.
+    assert slots["flow_outcome"] == "too_many_codes"
+    assert slots["requested_slot"] is None
 
 
 async def test_backend_down_during_verification_apologises(down_client, domain):

@@ -13,6 +13,7 @@ from api_helpers import OTHER_STAFF_TOKEN, STAFF, STAFF_TOKEN, new_ticket
 from fastapi.testclient import TestClient
 
 from api.console.service import mask_name, mask_vin
+from api.console.staff import DEMO_PASSWORD
 from api.core.clock import FixedClock
 from api.tickets import rules
 
@@ -25,13 +26,21 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, token: str = STAFF_TOKEN) -> str:
-    """Signs in through the form; returns the session's CSRF token."""
+LEAD = "lead.demo"  # the dev environment's demo accounts
+AGENT = "agent.demo"
+
+
+def sign_in(
+    client: TestClient, token: str = "", *, login: str = LEAD, password: str = DEMO_PASSWORD
+) -> str:
+    """Signs in through the form (a staff token if given, else an account); returns the
+    session's CSRF token."""
     page = client.get("/console/login")
     assert page.status_code == 200
+    credentials = {"token": token} if token else {"login": login, "password": password}
     r = client.post(
         "/console/login",
-        data={"token": token, "csrf_token": csrf_of(page.text), "next": "/console/queue"},
+        data={**credentials, "csrf_token": csrf_of(page.text), "next": "/console/queue"},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
@@ -47,7 +56,14 @@ def move(
     reason: str = "working on it",
     **extra: str,
 ) -> Any:
-    data = {"to_status": to, "reason": reason, "version": str(version), "csrf_token": csrf, **extra}
+    data = {
+        "to_status": to,
+        "reason": reason,
+        "version": str(version),
+        "csrf_token": csrf,
+        "confirmed": "yes",
+        **extra,
+    }
     return client.post(
         f"/console/tickets/{reference}/transitions", data=data, follow_redirects=False
     )
@@ -98,20 +114,29 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_ends_it(client: Test
     page = client.get("/console/login")
     csrf = csrf_of(page.text)
     wrong = client.post("/console/login", data={"token": "not-a-token", "csrf_token": csrf})
-    assert wrong.status_code == 401 and "令牌无效" in wrong.text
+    assert wrong.status_code == 401 and "不正确" in wrong.text
+    wrong = client.post(
+        "/console/login", data={"login": LEAD, "password": "not-it-at-all", "csrf_token": csrf}
+    )
+    assert wrong.status_code == 401 and "不正确" in wrong.text
     assert client.get("/console/queue", follow_redirects=False).status_code == 303
 
     r = client.post(
         "/console/login",
-        data={"token": STAFF_TOKEN, "csrf_token": csrf, "next": "/console/queue"},
+        data={
+            "login": LEAD,
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf,
+            "next": "/console/queue",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/console/queue"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
-    assert STAFF_TOKEN not in r.headers["set-cookie"]
+    assert DEMO_PASSWORD not in r.headers["set-cookie"]
     queue = client.get("/console/queue")
-    assert queue.status_code == 200 and "staff:" in queue.text
+    assert queue.status_code == 200 and "已登录：王丽 (Wang Li)（组长）" in queue.text
     assert queue.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in queue.headers["content-security-policy"]
 
@@ -236,14 +261,28 @@ def test_csv_export_follows_the_filters(client: TestClient) -> None:
     assert "attachment" in r.headers["content-disposition"]
     assert r.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][0] == "编号" and "到期时间" in rows[0]
+    assert rows[0][0] == "编号" and "到期时间（北京时间 UTC+8）" in rows[0]
+    for column in (
+        "结案时间（北京时间 UTC+8）",
+        "拒绝理由",
+        "处理结果",
+        "剩余工作日（负数为逾期）",
+    ):
+        assert column in rows[0]
+    # 10:00 on 11 May in Beijing: the file's name is in the zone of the times inside it
+    assert (
+        "20260511-1000-%E5%8C%97%E4%BA%AC%E6%97%B6%E9%97%B4.csv"
+        in (r.headers["content-disposition"])
+    )
+    assert rows[1][rows[0].index("创建时间（北京时间 UTC+8）")] == "2026-05-11 10:00"
     assert [row[0] for row in rows[1:]] == [mini["reference"]]
     assert rows[1][2] == "查阅/复制个人信息" and rows[1][6] == "C-0001"
     assert "13800138000" not in r.text and "王芳" not in r.text
 
     english = client.get("/console/queue.csv?brand=mini&lang=en")
     header = next(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
-    assert header[0] == "Reference" and "Due" in header
+    assert header[0] == "Reference" and "due (Beijing time, UTC+8)" in header
+    assert "ticket-queue-20260511-1000-beijing-time.csv" in english.headers["content-disposition"]
     # each export is a staff read, audited like the queue
     assert client.get("/v1/audit/verify", headers=STAFF).json()["entries"] == before + 2
     assert (
@@ -286,7 +325,8 @@ def test_forms_are_the_transition_table(client: TestClient) -> None:
     for status in ("received", "in_progress", "awaiting_customer"):
         html = client.get(f"/console/tickets/{t['reference']}").text
         targets = set(re.findall(r'data-target="([a-z_]+)"', html))
-        assert targets == set(rules.TRANSITIONS[("staff", status)])
+        # the customer's own act is not offered to staff
+        assert targets == set(rules.TRANSITIONS[("staff", status)]) - {"withdrawn"}
         nxt = {
             "received": "in_progress",
             "in_progress": "awaiting_customer",
@@ -303,7 +343,7 @@ def test_transition_moves_the_ticket_and_the_audit_grows(client: TestClient) -> 
     csrf = sign_in(client)
     r = move(client, csrf, t["reference"], "in_progress", 1, reason="开始处理")
     assert r.status_code == 303
-    assert r.headers["location"].endswith("?moved=in_progress")
+    assert r.headers["location"].endswith("?done=moved%3Ain_progress")
     page = client.get(r.headers["location"])
     assert "工单已变更为「处理中」" in page.text
     ticket = api_ticket(client, t["reference"])

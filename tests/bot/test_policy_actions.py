@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -9,14 +8,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import policy
-
-
-@dataclass
-class Hit:
-    clause_id: str
-    title: str
-    passage: str
-    score: float = 5.0
+from actions.policy_search import SearchHit as Hit
 
 
 class FakeSearch:
@@ -31,7 +23,7 @@ class FakeSearch:
 
 @pytest.fixture
 def search(monkeypatch: pytest.MonkeyPatch) -> FakeSearch:
-    fake = FakeSearch({"mini": Hit("mini.4.1", "Cookie", "我们使用Cookie……")})
+    fake = FakeSearch({"mini": Hit("mini.4.1", "Cookie", "我们使用Cookie……", 5.0, 0.9, "mini", 4)})
     monkeypatch.setattr(policy, "policy_search", lambda: fake)
     return fake
 
@@ -58,6 +50,7 @@ async def test_search_quotes_a_confident_hit(search: FakeSearch) -> None:
     messages, events = await run(policy.ActionPolicySearch(), {"brand": "mini", "lang": "en"})
     assert messages[0]["response"] == "utter_policy_passage"
     assert messages[0]["clause_id"] == "mini.4.1"
+    assert (messages[0]["part_zh"], messages[0]["part_en"]) == ("第四部分", "part 4")
     assert messages[0]["passage"] == "我们使用Cookie……"
     assert search.calls == [("问题", "mini", "en")]
     assert SlotSet("policy_pending", None) in events

@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from urllib.parse import urljoin
 
 import httpx
 import pytest
 import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from bot.channels.rest import ValidatingRestInput
+from bot.channels.transcript import visible_transcript
 from bot.channels.webchat import STATIC_DIR, STATIC_FILES, WebChatInput
 from tests.support.sanic_apps import start_sanic_app
 
@@ -119,3 +123,87 @@ def test_no_external_assets_and_no_html_injection() -> None:
     script = (STATIC_DIR / "chat.js").read_text("utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script, sink
+
+
+# --- the transcript a reload restores -------------------------------------------------------------
+def _conversation() -> list[Event]:
+    confirm = {"buttons": [{"title": "确认提交", "payload": "/affirm"},
+                           {"title": "先不了", "payload": "/deny"}]}
+    return [
+        UserUttered("/greet", timestamp=1.0),  # sent by an app, never typed
+        UserUttered("我想退订营销短信", timestamp=10.0),
+        ActiveLoop("unsubscribe_form"),
+        BotUttered("请告诉我您的手机号码。", timestamp=11.0),
+        UserUttered("13800138000", timestamp=20.0),
+        SlotSet("requested_slot", "otp_code"),
+        BotUttered("验证码已发送，请输入。", timestamp=21.0),
+        UserUttered("2468 10", timestamp=30.0),
+        BotUttered("要为您提交退订申请吗？", data=confirm, timestamp=31.0),
+        UserUttered("/affirm", timestamp=40.0),
+        BotUttered("已提交，编号 PR-2026-000123。", timestamp=41.0),
+    ]
+
+
+def test_transcript_shows_what_the_page_showed_redacted() -> None:
+    messages = visible_transcript(_conversation())
+    assert [(m["from"], m["text"]) for m in messages] == [
+        ("user", "我想退订营销短信"),
+        ("bot", "请告诉我您的手机号码。"),
+        ("user", "138****8000"),
+        ("bot", "验证码已发送，请输入。"),
+        ("user", "**** **"),  # typed while the code was asked for: no digit kept
+        ("bot", "要为您提交退订申请吗？"),
+        ("user", "确认提交"),  # the button's title, not its payload
+        ("bot", "已提交，编号 PR-2026-000123。"),
+    ]
+    assert [m["time"] for m in messages] == [10.0, 11.0, 20.0, 21.0, 30.0, 31.0, 40.0, 41.0]
+    assert messages[5]["buttons"] == [{"title": "确认提交", "payload": "/affirm"},
+                                      {"title": "先不了", "payload": "/deny"}]
+
+
+class _Store:
+    def __init__(self, trackers: dict[str, DialogueStateTracker]) -> None:
+        self.trackers = trackers
+
+    async def retrieve(self, sender: str) -> DialogueStateTracker | None:
+        return self.trackers.get(sender)
+
+
+async def test_transcript_endpoint(client: httpx.AsyncClient) -> None:
+    APP.ctx.agent = None
+    starting = await client.get(f"{PAGE}conversations/c-1/transcript")
+    assert starting.status_code == 503
+    assert starting.json()["error"]["code"] == "unavailable"
+
+    tracker = DialogueStateTracker.from_events("c-1", _conversation())
+    APP.ctx.agent = SimpleNamespace(tracker_store=_Store({"c-1": tracker}))
+    response = await client.get(f"{PAGE}conversations/c-1/transcript")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["sender"] == "c-1"
+    assert body["messages"][2]["text"] == "138****8000"
+    assert body["messages"][-1]["text"] == "已提交，编号 PR-2026-000123。"
+
+    unknown = await client.get(f"{PAGE}conversations/{uuid.uuid4()}/transcript")
+    assert unknown.status_code == 200 and unknown.json()["messages"] == []
+    bad = await client.get(f"{PAGE}conversations/{'x' * 129}/transcript")
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "sender"
+
+
+@pytest.mark.parametrize(("brand", "title", "part"), [
+    ("mini", "MINI互联出行个人信息保护政策", "您的权利"),
+    ("bmw", "BMW Connected Drive Privacy Policy", "Your Rights"),
+])
+async def test_full_policy_page(client: httpx.AsyncClient, brand: str, title: str,
+                                part: str) -> None:
+    response = await client.get(f"{PAGE}policy/{brand}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    html = response.text
+    assert f"<h1>{title}</h1>" in html
+    assert f'<a href="#part-5">{part}</a>' in html and '<section id="part-5">' in html
+    assert "<script" not in html and f"{brand}.1.2" not in html  # no internal clause ids
+    missing = await client.get(f"{PAGE}policy/audi")
+    assert missing.status_code == 404

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from api.console.staff import DEMO_PASSWORD
 from tests.support.api_process import ApiProcess
 
 DEMO_MOBILE = "13800138000"  # C-0001, 王芳, MINI
@@ -44,11 +45,21 @@ def audit_rows(page: Any) -> int:
     return int(page.locator("#audit-trail tbody tr").count())
 
 
-def sign_in(page: Any, url: str, token: str) -> None:
-    page.goto(f"{url}/console/login")
-    page.get_by_label("员工令牌").fill(token)
-    page.get_by_role("button", name="登录").click()
+def sign_in(page: Any, url: str, login: str = "lead.demo") -> None:
+    """The dev environment's demo account (a lead; "agent.demo" is an agent)."""
+    page.goto(f"{url}/console/login?lang=zh")
+    page.get_by_label("登录名").fill(login)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
     page.wait_for_url("**/console/queue")
+
+
+def move(page: Any, target: str, reason: str) -> None:
+    """The one transition form; a final status is confirmed on the next page."""
+    form = page.locator("#transition-form")
+    form.get_by_label("新状态").select_option(target)
+    form.get_by_label("原因").fill(reason)
+    form.get_by_role("button", name="变更状态").click()
 
 
 def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
@@ -65,18 +76,20 @@ def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
     page.goto(f"{api_server.url}/console/queue")
     assert "/console/login" in page.url
     page.screenshot(path=str(screenshots / "console-01-sign-in.png"), full_page=True)
-    page.get_by_label("员工令牌").fill(api_server.staff_token)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_label("登录名").fill("lead.demo")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
     page.wait_for_url("**/console/queue")
+    assert "王丽" in page.locator("#signed-in-as").inner_text()
     rows = page.locator("table.queue tbody tr")
     assert rows.count() == 2
     page.screenshot(path=str(screenshots / "console-02-queue.png"), full_page=True)
 
     # Filter the queue: MINI, this customer.
     page.get_by_label("品牌").select_option("mini")
-    page.get_by_label("客户编号").fill("C-0001")
+    page.get_by_label("搜索：工单编号、手机号或客户编号").fill("C-0001")
     page.get_by_role("button", name="筛选", exact=True).click()
-    page.wait_for_url(re.compile(r".*brand=mini.*customer_id=C-0001.*"))
+    page.wait_for_url(re.compile(r".*q=C-0001.*brand=mini.*"))
     assert rows.count() == 1
     assert page.locator(f'tr[data-reference="{ref}"]').count() == 1
     assert page.locator(f'tr[data-reference="{other["reference"]}"]').count() == 0
@@ -92,10 +105,8 @@ def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
     assert before >= 2  # filed, and this read
 
     # received -> in_progress
-    form = page.locator("form.move-in-progress")
-    form.get_by_label("原因").fill("核实删除范围")
-    form.get_by_role("button").click()
-    page.wait_for_url("**moved=in_progress")
+    move(page, "in_progress", "核实删除范围")
+    page.wait_for_url("**done=moved%3Ain_progress")
     assert page.locator("#ticket-status").get_attribute("data-status") == "in_progress"
     assert page.get_by_role("status").inner_text().strip().endswith("工单已变更为「处理中」。")
     after_first = audit_rows(page)
@@ -103,10 +114,10 @@ def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
     page.screenshot(path=str(screenshots / "console-04-ticket-in-progress.png"), full_page=True)
 
     # in_progress -> completed: the downstream notices go out, the ledger shows them.
-    form = page.locator("form.move-completed")
-    form.get_by_label("原因").fill("已删除并通知下游接收方")
-    form.get_by_role("button").click()
-    page.wait_for_url("**moved=completed")
+    move(page, "completed", "已删除并通知下游接收方")
+    assert "这是最终状态" in page.locator("#confirm-text").inner_text()
+    page.get_by_role("button", name="确认变更为「已完成」").click()
+    page.wait_for_url("**done=moved%3Acompleted")
     assert page.locator("#ticket-status").get_attribute("data-status") == "completed"
     assert audit_rows(page) > after_first
     transitions = page.locator('#audit-trail tr[data-action="ticket.transition"]')
@@ -131,6 +142,7 @@ def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
     moves = [(e["data"]["from"], e["data"]["to"]) for e in trail
              if e["action"] == "ticket.transition"]
     assert moves == [("received", "in_progress"), ("in_progress", "completed")]
+    assert {e["actor"] for e in trail if e["action"] == "ticket.transition"} == {"staff:lead.demo"}
 
 
 def test_overdue_and_due_soon_rows_stand_out(clocked_server: Any, page: Any,
@@ -141,7 +153,7 @@ def test_overdue_and_due_soon_rows_stand_out(clocked_server: Any, page: Any,
     bmw = file_ticket(srv.url, srv.bot_api_key, "13900139000", body)  # 30 calendar days
     srv.clock.at = datetime.fromisoformat(bmw["due_at"]) - timedelta(days=2)
 
-    sign_in(page, srv.url, srv.staff_token)
+    sign_in(page, srv.url)
     late = page.locator(f'tr[data-reference="{mini["reference"]}"]')
     soon = page.locator(f'tr[data-reference="{bmw["reference"]}"]')
     assert "row-overdue" in (late.get_attribute("class") or "")

@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend import RightsClient
+from actions.backend import CheckStatus, RightsClient
 from tests.support.api_process import ApiProcess
 
 
@@ -78,16 +78,16 @@ def latest_code(api: ApiProcess, mobile: str) -> str:
 async def verify(api: ApiProcess, client: RightsClient, mobile: str) -> dict[str, Any]:
     """Slots of a subject verified by SMS code, as the form would leave them."""
     started = await client.start_verification(mobile)
-    checked = await client.check_verification(started["id"], latest_code(api, mobile))
-    assert checked["status"] == "verified"
+    checked = await client.check_verification(started.id, latest_code(api, mobile))
+    assert checked.status is CheckStatus.VERIFIED and checked.proof
     return {
-        "mobile": started["masked_mobile"],
-        "masked_mobile": started["masked_mobile"],
-        "verification_id": started["id"],
+        "mobile": started.masked_mobile,
+        "masked_mobile": started.masked_mobile,
+        "verification_id": started.id,
         "otp_code": "verified",
-        "subject_proof": checked["proof"],
-        "proof_expires_at": checked["proof_expires_at"],
-        "proof_assurance": checked["assurance"],
-        "customer_id": checked["customer_id"],
-        "brand": checked["brand"],
+        "subject_proof": checked.proof.token,
+        "proof_expires_at": checked.proof.expires_at,
+        "proof_assurance": checked.proof.assurance,
+        "customer_id": checked.proof.customer_id,
+        "brand": checked.proof.brand,
     }

@@ -6,6 +6,9 @@
 
   // Relative to /webhooks/webchat/, so a different route prefix keeps working.
   const WEBHOOK = new URL("../rest/webhook", document.baseURI).href;
+  const transcriptUrl = (sender) =>
+    new URL(`conversations/${encodeURIComponent(sender)}/transcript`, document.baseURI).href;
+  const policyUrl = (brand) => new URL(`policy/${brand}`, document.baseURI).href;
   const TIMEOUT_MS = 90000;
   const MAX_LENGTH = 2000; // the REST channel's limit
   const BRANDS = ["mini", "bmw"];
@@ -22,6 +25,12 @@
       langLegend: "语言",
       restart: "新对话",
       restartLabel: "开始新对话",
+      confirmTitle: "开始新对话？",
+      confirmText: "当前对话记录将从此页面清除，无法恢复。已提交的申请不受影响，可以随时用编号查询。",
+      confirmYes: "清除并开始新对话",
+      confirmNo: "继续当前对话",
+      policy: "隐私政策全文",
+      policyLabel: (brand) => `${BRAND_NAMES[brand]} 隐私政策全文`,
       log: "对话记录",
       inputLabel: "输入消息",
       placeholder: "输入您的问题…",
@@ -59,6 +68,13 @@
       langLegend: "Language",
       restart: "New chat",
       restartLabel: "Start a new conversation",
+      confirmTitle: "Start a new conversation?",
+      confirmText: "The conversation so far will be cleared from this page and cannot be brought back. " +
+        "Requests already filed are not affected; you can look them up by their reference.",
+      confirmYes: "Clear and start anew",
+      confirmNo: "Keep this conversation",
+      policy: "Full policy",
+      policyLabel: (brand) => `The full ${BRAND_NAMES[brand]} privacy policy`,
       log: "Conversation",
       inputLabel: "Your message",
       placeholder: "Type your question…",
@@ -105,7 +121,14 @@
     brandLegend: $("brand-legend"),
     langLegend: $("lang-legend"),
     restart: $("restart"),
+    policy: $("policy"),
+    confirm: $("confirm-restart"),
+    confirmTitle: $("confirm-title"),
+    confirmText: $("confirm-text"),
+    confirmYes: $("confirm-yes"),
+    confirmNo: $("confirm-no"),
     conversation: $("conversation"),
+    log: $("log"),
     messages: $("messages"),
     typing: $("typing"),
     status: $("status"),
@@ -115,17 +138,18 @@
     send: $("send"),
   };
 
-  // --- storage (sessionStorage can throw when storage is disabled) -----------------------------
+  // --- storage (localStorage can throw when storage is disabled) -------------------------------
+  // Kept in the browser, not the tab: a reload or a reopened page continues the conversation.
   function load(key) {
     try {
-      return window.sessionStorage.getItem(STORE + key);
+      return window.localStorage.getItem(STORE + key);
     } catch (_) {
       return null;
     }
   }
   function save(key, value) {
     try {
-      window.sessionStorage.setItem(STORE + key, value);
+      window.localStorage.setItem(STORE + key, value);
     } catch (_) {
       /* the value then lasts as long as the page */
     }
@@ -148,7 +172,7 @@
   }
 
   // URL parameters (?brand=bmw&lang=en, as an app's web view would open it) win over this
-  // tab's earlier choice, which wins over the browser's language.
+  // browser's earlier choice, which wins over the browser's language.
   const params = new URLSearchParams(window.location.search);
   const browserLang = (navigator.languages && navigator.languages[0]) || navigator.language || "";
   const state = {
@@ -166,23 +190,45 @@
   const t = () => TEXT[state.lang];
 
   // --- rendering ------------------------------------------------------------------------------
-  // Links for web addresses, e-mail addresses and hotline numbers, built as elements.
-  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})/g;
+  // Links for web addresses, e-mail addresses, hotline numbers and the policy parts answers cite
+  // ("MINI 隐私政策第五部分", "BMW policy, part V"), built as elements; ticket references are
+  // kept on one line.
+  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})|((MINI|BMW) 隐私政策第([一二三四五六七八九])部分)|((MINI|BMW) policy, parts? (IX|IV|V?I{1,3}|V|[1-9])(?![A-Za-z0-9]))/g;
+  const PART_NUMBERS = {
+    一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9,
+    I: 1, II: 2, III: 3, IV: 4, V: 5, VI: 6, VII: 7, VIII: 8, IX: 9,
+  };
+
+  function citedPart(match) {
+    const brand = (match[6] || match[9]).toLowerCase();
+    const part = PART_NUMBERS[match[7] || match[10]] || Number(match[10]);
+    return `${policyUrl(brand)}#part-${part}`;
+  }
 
   function appendText(parent, text) {
     let last = 0;
     for (const match of text.matchAll(LINKABLE)) {
       let value = match[0];
       let href;
+      parent.append(document.createTextNode(text.slice(last, match.index)));
+      if (match[4]) {
+        const reference = document.createElement("span");
+        reference.className = "reference";
+        reference.textContent = value;
+        parent.append(reference);
+        last = match.index + value.length;
+        continue;
+      }
       if (match[1]) {
         value = value.replace(/[.,;:!?]+$/, "");
         href = value;
+      } else if (match[5] || match[8]) {
+        href = citedPart(match);
       } else if (match[2]) {
         href = `mailto:${value}`;
       } else {
         href = `tel:${value.replace(/-/g, "")}`;
       }
-      parent.append(document.createTextNode(text.slice(last, match.index)));
       const link = document.createElement("a");
       link.href = href;
       link.textContent = value;
@@ -200,6 +246,24 @@
     els.conversation.scrollTop = els.conversation.scrollHeight;
   }
 
+  function timeLabel(date) {
+    const today = new Date();
+    const sameDay = date.toDateString() === today.toDateString();
+    const format = sameDay
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    return new Intl.DateTimeFormat(t().htmlLang, format).format(date);
+  }
+
+  function stamp(date) {
+    const time = document.createElement("time");
+    time.className = "stamp";
+    time.dateTime = date.toISOString();
+    time.textContent = timeLabel(date);
+    return time;
+  }
+
+  // `options.time`: when it was said (a Date); messages said now are stamped now.
   function addMessage(kind, text, options = {}) {
     const item = document.createElement("li");
     item.className = `msg msg--${kind}`;
@@ -217,6 +281,9 @@
     }
     if (options.buttons && options.buttons.length) {
       item.append(quickReplies(options.buttons));
+    }
+    if (kind !== "note" && text && !options.unstamped) {
+      item.append(stamp(options.time || new Date()));
     }
     els.messages.append(item);
     scrollToEnd();
@@ -282,7 +349,7 @@
     state.busy = busy;
     els.typing.hidden = !busy;
     els.send.disabled = busy;
-    els.messages.setAttribute("aria-busy", busy ? "true" : "false");
+    els.log.setAttribute("aria-busy", busy ? "true" : "false");
     els.status.textContent = busy ? t().typing : "";
     if (busy) scrollToEnd();
   }
@@ -384,7 +451,10 @@
 
   function welcome() {
     const buttons = t().suggestions.map((s) => ({ title: s, payload: s }));
-    addMessage("bot", t().welcome(state.brand), { buttons, extraClass: "msg--welcome" });
+    // The page's own words, not a message of the conversation: no time stamp.
+    addMessage("bot", t().welcome(state.brand), {
+      buttons, extraClass: "msg--welcome", unstamped: true,
+    });
   }
 
   function applyLanguage() {
@@ -396,7 +466,14 @@
     els.langLegend.textContent = text.langLegend;
     els.restart.textContent = text.restart;
     els.restart.setAttribute("aria-label", text.restartLabel);
-    els.messages.setAttribute("aria-label", text.log);
+    els.policy.textContent = text.policy;
+    els.policy.setAttribute("aria-label", text.policyLabel(state.brand));
+    els.policy.lang = text.htmlLang;
+    els.confirmTitle.textContent = text.confirmTitle;
+    els.confirmText.textContent = text.confirmText;
+    els.confirmYes.textContent = text.confirmYes;
+    els.confirmNo.textContent = text.confirmNo;
+    els.log.setAttribute("aria-label", text.log);
     els.inputLabel.textContent = text.inputLabel;
     els.input.placeholder = text.placeholder;
     els.send.textContent = text.send;
@@ -404,6 +481,8 @@
 
   function applyBrand() {
     document.body.dataset.brand = state.brand;
+    els.policy.href = policyUrl(state.brand);
+    els.policy.setAttribute("aria-label", t().policyLabel(state.brand));
     document.title = `${t().title} · ${BRAND_NAMES[state.brand]}`;
   }
 
@@ -443,8 +522,44 @@
     });
   }
 
-  els.restart.addEventListener("click", () => {
-    if (state.busy) return;
+  // Buttons of questions already answered are spent, restored ones too.
+  function spendAnswered() {
+    const items = Array.from(els.messages.children);
+    const lastUser = items.map((item) => item.classList.contains("msg--user")).lastIndexOf(true);
+    for (const item of items.slice(0, Math.max(lastUser, 0))) {
+      for (const button of item.querySelectorAll("button.quick-reply")) button.disabled = true;
+    }
+  }
+
+  // The conversation this browser had with the bot, from the tracker: after a reload the
+  // customer sees what the bot is waiting for.
+  async function restore() {
+    let messages = [];
+    try {
+      const response = await fetch(transcriptUrl(state.sender), {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      const body = response.ok ? await response.json() : null;
+      if (body && Array.isArray(body.messages)) messages = body.messages;
+    } catch (_) {
+      return; /* no transcript: the page starts with its welcome only */
+    }
+    for (const message of messages) {
+      if (!message || typeof message !== "object") continue;
+      const kind = message.from === "user" ? "user" : "bot";
+      const time = typeof message.time === "number" ? new Date(message.time * 1000) : undefined;
+      const buttons = kind === "bot" && Array.isArray(message.buttons) ? message.buttons : [];
+      addMessage(kind, typeof message.text === "string" ? message.text : "", { time, buttons });
+    }
+    if (messages.length) {
+      state.started = true;
+      spendAnswered();
+    }
+  }
+
+  function startNewConversation() {
     state.sender = randomId();
     save("sender", state.sender);
     state.started = false;
@@ -452,6 +567,31 @@
     addMessage("note", t().newConversation);
     welcome();
     els.input.focus();
+  }
+
+  // Wiping a conversation loses its transcript: asked first, unless nothing was said yet.
+  els.restart.addEventListener("click", () => {
+    if (state.busy) return;
+    if (!state.started) {
+      startNewConversation();
+      return;
+    }
+    if (typeof els.confirm.showModal !== "function") {
+      if (window.confirm(`${t().confirmTitle}\n${t().confirmText}`)) startNewConversation();
+      return;
+    }
+    els.confirm.returnValue = "";
+    els.confirm.showModal();
+    els.confirmNo.focus();
+  });
+  // Wiped at once on the click (the dialog's close event comes later, after a next keystroke).
+  els.confirmYes.addEventListener("click", () => {
+    els.confirm.close("new");
+    startNewConversation();
+  });
+  els.confirmNo.addEventListener("click", () => els.confirm.close("keep"));
+  els.confirm.addEventListener("close", () => {
+    if (els.confirm.returnValue !== "new") els.restart.focus();
   });
 
   els.composer.addEventListener("submit", async (event) => {
@@ -479,4 +619,9 @@
   applyLanguage();
   applyBrand();
   welcome();
+  setBusy(true);
+  restore().finally(() => {
+    setBusy(false);
+    scrollToEnd();
+  });
 })();
