@@ -40,11 +40,13 @@ import jieba
 import yaml
 from rank_bm25 import BM25Okapi
 
+from contract import Brand
+
 __all__ = ["PolicySearch", "SearchHit", "tokenize"]
 
 jieba.setLogLevel(logging.WARNING)
 
-BRANDS = ("mini", "bmw")
+BRANDS = Brand.values()
 MIN_SCORE = 4.0
 """Lowest BM25 score of the best clause that still counts as a hit."""
 MIN_CONFIDENCE = 0.5
@@ -174,7 +176,7 @@ class SearchHit:
             return "开篇说明" if lang == "zh" else "introduction"
         if lang == "zh":
             return f"第{_PART_NUMERALS_ZH[self.part - 1]}部分"
-        return f"part {_PART_ROMAN[self.part - 1] if self.brand == 'bmw' else self.part}"
+        return f"part {_PART_ROMAN[self.part - 1] if self.brand == Brand.BMW else self.part}"
 
 
 _PART_NUMERALS_ZH = "一二三四五六七八九"

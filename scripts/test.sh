@@ -31,7 +31,7 @@ if [[ "$TIER" == fast ]]; then
   step "unit suites: API on SQLite | actions, bot"
   LOGS="$(mktemp -d)"
   trap 'rm -rf "$LOGS"' EXIT
-  RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/api \
+  RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/contract tests/api \
     >"$LOGS/api.log" 2>&1 &
   api_pid=$!
   .venv-bot/bin/pytest -q -p no:cacheprovider tests/actions tests/bot >"$LOGS/bot.log" 2>&1 &
@@ -53,8 +53,8 @@ fi
 
 bash scripts/install_browser.sh
 
-step "rights API (SQLite and PostgreSQL)"
-.venv-api/bin/pytest -q tests/api
+step "shared contract, rights API (SQLite and PostgreSQL)"
+.venv-api/bin/pytest -q tests/contract tests/api
 # Its own run: the API suite imports helpers from its conftest by module name.
 .venv-api/bin/pytest -q tests/browser
 

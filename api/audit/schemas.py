@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
 
 from api.audit.models import AuditEntry
+from contract import Status
 
 AUDIT_ENTRY_EXAMPLE: JsonDict = {
     "id": 41,
@@ -16,7 +17,7 @@ AUDIT_ENTRY_EXAMPLE: JsonDict = {
     "action": "ticket.transition",
     "ticket_reference": "PR-2026-000123",
     "customer_id": "C-0001",
-    "data": {"from": "received", "to": "in_progress"},
+    "data": {"from": Status.RECEIVED, "to": Status.IN_PROGRESS},
     "hash": "9f2c4e1a" + "0" * 56,
 }
 

@@ -5,8 +5,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from pydantic.config import JsonDict
 
+from contract import RIGHTS, TicketType
+
+_MARKETING = str(RIGHTS.withdrawn_purpose(TicketType.UNSUBSCRIBE_MARKETING, {}))
+
 CONSENT_EVENT_EXAMPLE: JsonDict = {
-    "purpose": "marketing",
+    "purpose": _MARKETING,
     "granted": False,
     "source": "ticket",
     "ticket_reference": "PR-2026-000124",
@@ -24,13 +28,18 @@ class ConsentEventOut(BaseModel):
     created_at: datetime
 
 
+_CONSENTS_EXAMPLE: JsonDict = {
+    purpose: purpose != _MARKETING for purpose in RIGHTS.consent_purposes
+}
+
+
 class ConsentsOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "customer_id": "C-0001",
-                    "consents": {"marketing": False, "dealer_sharing": True},
+                    "consents": _CONSENTS_EXAMPLE,
                     "history": [CONSENT_EVENT_EXAMPLE],
                 }
             ]

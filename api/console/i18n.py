@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contract import RIGHTS, Language
+from contract import RIGHTS, Brand, Language
 
 LANGS = Language.values()
 DEFAULT_LANG = "zh"
@@ -478,9 +478,9 @@ def clause_words(clause_id: str, lang: str) -> str:
     if lang == "zh":
         text = f"{name} 隐私政策第{_zh_number(part)}部分"
         if section is not None:
-            text += f"（{_zh_number(section)}）" if brand == "mini" else f"第{section}条"
+            text += f"（{_zh_number(section)}）" if brand == Brand.MINI else f"第{section}条"
         return text
-    if brand == "bmw":
+    if brand == Brand.BMW:
         return f"{name} policy, part {_ROMAN[part]}" + (f".{section}" if section else "")
     return f"{name} policy, part {part}" + (f" ({section})" if section else "")
 

@@ -24,10 +24,11 @@ from api.tickets import due, rules
 from api.tickets import service as tickets
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket
+from contract import Brand
 
 DUE_SOON = timedelta(days=3)
 PAGE_SIZE = 100
-BRANDS = ("mini", "bmw")
+BRANDS = Brand.values()
 VIEWS = ("open", "due_soon", "overdue")
 MAX_QUERY = 40
 

@@ -37,6 +37,7 @@ from api.console.deps import (
 )
 from api.core.errors import ApiError
 from api.tickets import rules
+from contract import Status
 
 log = logging.getLogger("api.console")
 
@@ -455,9 +456,9 @@ def ticket_move(
         problem = "err_target_required"
     if not problem and (not version.isdigit() or not 1 <= int(version) < 2**31):
         problem = "err_bad_version"
-    if not problem and to_status == "refused" and not refusal_ground:
+    if not problem and to_status == Status.REFUSED and not refusal_ground:
         problem = "err_refusal_ground_required"
-    ground = refusal_ground if to_status == "refused" else ""  # only a refusal has a ground
+    ground = refusal_ground if to_status == Status.REFUSED else ""  # only a refusal has a ground
     if (
         not problem
         and to_status in rules.FINAL_STATUSES

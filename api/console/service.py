@@ -31,7 +31,7 @@ from api.subjects.service import masked as masked_mobile
 from api.tickets import due, rules
 from api.tickets import service as tickets
 from api.tickets.models import Ticket, TicketNotice
-from contract import Actor, Status
+from contract import Actor, Status, TicketType
 from privacy import masking
 
 MAX_TEXT = 2000
@@ -178,7 +178,7 @@ def staff_targets(status: str, identity: Identity) -> list[str]:
     return [
         s
         for s in rules.STATUSES
-        if s in allowed and s != "withdrawn" and staff.may_move_to(identity, s)
+        if s in allowed and s != Status.WITHDRAWN and staff.may_move_to(identity, s)
     ]
 
 
@@ -189,7 +189,7 @@ def _details(policy: Policy, ticket: Ticket, lang: str) -> list[tuple[str, str]]
         text = str(value)
         if key == "purpose" and value in policy.consent_purposes:
             text = f"{policy.consent_purposes[value][lang]} ({value})"
-        elif key == "ground" and ticket.type == "deletion":
+        elif key == "ground" and ticket.type == TicketType.DELETION:
             grounds = policy.deletion_grounds.get(ticket.brand, {}).get("grounds", {})
             if value in grounds:
                 text = f"{grounds[value][lang]} ({value})"
@@ -366,7 +366,7 @@ def move(
     """
     # Committed before the dispatch: SQLite has one writer.
     with _transaction(s):
-        if to_status == "withdrawn":  # the customer's act, not the staff's
+        if to_status == Status.WITHDRAWN:  # the customer's act, not the staff's
             raise ApiError(409, "transition_not_allowed", "staff do not withdraw", "body.to_status")
         if not staff.may_move_to(identity, to_status):
             raise _lead_only("refuse a request")

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.console.models import StaffAccount
+from contract import Status
 
 ROLES = ("agent", "lead")
 ACTOR_PREFIX = "staff:"
@@ -183,7 +184,7 @@ def seed_demo_accounts(s: Session, now: datetime) -> int:
 
 def may_move_to(identity: Identity, target: str) -> bool:
     """Refusing a request is a lead's decision."""
-    return target != "refused" or identity.is_lead
+    return target != Status.REFUSED or identity.is_lead
 
 
 def may_assign(identity: Identity, current_staff_id: int | None, to_login: str | None) -> bool:

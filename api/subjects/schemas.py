@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from contract import Brand
+
 
 class CustomerOut(BaseModel):
     model_config = ConfigDict(
@@ -9,7 +11,7 @@ class CustomerOut(BaseModel):
             "examples": [
                 {
                     "customer_id": "C-0001",
-                    "brand": "mini",
+                    "brand": Brand.MINI,
                     "masked_mobile": "138****8000",
                     "vins": ["WMWXR3100N2K12345"],
                 }

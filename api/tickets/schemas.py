@@ -8,7 +8,7 @@ from pydantic.config import JsonDict
 
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
-from contract import FINAL_STATUSES, Brand, Channel, Language, Status, TicketType
+from contract import FINAL_STATUSES, RIGHTS, Brand, Channel, Language, Status, TicketType
 
 __all__ = ["Brand", "Channel", "Language", "Status", "TicketType"]  # the contract's, by name
 
@@ -81,10 +81,10 @@ class TicketCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "type": "withdraw_consent",
+                    "type": TicketType.WITHDRAW_CONSENT,
                     "channel": "chat",
                     "language": "zh",
-                    "details": {"purpose": "marketing"},
+                    "details": {"purpose": next(iter(RIGHTS.consent_purposes))},
                 }
             ]
         },
@@ -105,7 +105,7 @@ class TransitionIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "to_status": "refused",
+                    "to_status": Status.REFUSED,
                     "reason": "Same request answered on 2 May as PR-2026-000101.",
                     "version": 2,
                     "refusal_ground": "repeated_without_reason",
@@ -194,9 +194,9 @@ def _closed_at(t: Ticket) -> datetime | None:
 
 TICKET_EXAMPLE: JsonDict = {
     "reference": "PR-2026-000123",
-    "type": "deletion",
-    "status": "in_progress",
-    "brand": "mini",
+    "type": TicketType.DELETION,
+    "status": Status.IN_PROGRESS,
+    "brand": Brand.MINI,
     "customer_id": "C-0001",
     "channel": "chat",
     "language": "zh",

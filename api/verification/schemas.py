@@ -80,7 +80,7 @@ class CheckOut(BaseModel):
                     "proof": "eyJqdGkiOiIuLi4ifQ.aBcD.signature",
                     "proof_expires_at": "2026-05-11T10:15:00+08:00",
                     "customer_id": "C-0001",
-                    "brand": "mini",
+                    "brand": Brand.MINI,
                     "assurance": "sms_code",
                 }
             ]

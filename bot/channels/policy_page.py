@@ -14,8 +14,10 @@ from typing import Any
 
 import yaml
 
+from contract import Brand
+
 POLICY_DIR = Path(__file__).resolve().parents[2] / "data" / "policies"
-BRANDS = ("mini", "bmw")
+BRANDS = Brand.values()
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 CONTENTS = {"zh": "目录", "en": "Contents"}
 UPDATED = {"zh": "最近更新：", "en": "Last updated: "}

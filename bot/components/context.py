@@ -37,8 +37,8 @@ LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # MINI before BMW in the alternation does not matter: they never overlap. Word boundaries keep
 # "minimum" or "admin" from counting as MINI; CJK needs none.
 BRAND_PATTERN = re.compile(
-    r"(?<![A-Za-z])(?P<mini>mini)(?![A-Za-z])|(?P<mini_zh>迷你)"
-    r"|(?<![A-Za-z])(?P<bmw>bmw)(?![A-Za-z])|(?P<bmw_zh>宝马|寶馬)",
+    r"(?<![A-Za-z])(?P<mini_latin>mini)(?![A-Za-z])|(?P<mini_zh>迷你)"
+    r"|(?<![A-Za-z])(?P<bmw_latin>bmw)(?![A-Za-z])|(?P<bmw_zh>宝马|寶馬)",
     re.IGNORECASE,
 )
 
@@ -80,7 +80,8 @@ def detect_context(text: str, metadata: dict[str, Any] | None = None) -> list[Co
     for match in BRAND_PATTERN.finditer(text):
         brand_spans.append(match.span())
         if brand is None:
-            named = Brand.MINI if (match.group("mini") or match.group("mini_zh")) else Brand.BMW
+            is_mini = match.group("mini_latin") or match.group("mini_zh")
+            named = Brand.MINI if is_mini else Brand.BMW
             brand = ContextEntity("brand", named.value, match.start(), match.end())
 
     def outside_brand(start: int, end: int) -> bool:
