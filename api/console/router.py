@@ -520,15 +520,27 @@ def ticket_assign(
 
 
 def _text_command(
-    page: Page, reference: str, kind: str, text: str, csrf_token: str, run: Callable[[str], None]
+    page: Page,
+    reference: str,
+    kind: str,
+    text: str,
+    csrf_token: str,
+    record: Callable[..., object],
+    text_field: str,
 ) -> Response:
-    """A form of one required text (a note, a delay notice's reason)."""
+    """A form of one required text (a note, a delay notice's reason), recorded by `record`."""
 
     def command() -> None:
         value, problem = _checked_text(text, "err_text_required")
         if problem:
             raise _invalid(problem)
-        run(value)
+        record(
+            page.db,
+            reference=reference,
+            identity=identity_of(page.session),
+            now=page.now,
+            **{text_field: value},
+        )
 
     return _ticket_command(page, reference, csrf_token, kind, command, {kind: text})
 
@@ -540,11 +552,7 @@ def ticket_note(
     note: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    def run(text: str) -> None:
-        who = identity_of(page.session)
-        service.add_note(page.db, reference=reference, identity=who, body=text, now=page.now)
-
-    return _text_command(page, reference, "note", note, csrf_token, run)
+    return _text_command(page, reference, "note", note, csrf_token, service.add_note, "body")
 
 
 @router.post("/tickets/{reference}/delay-notices", response_class=HTMLResponse)
@@ -554,11 +562,9 @@ def ticket_delay(
     delay: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    def run(text: str) -> None:
-        who = identity_of(page.session)
-        service.record_delay(page.db, reference=reference, identity=who, reason=text, now=page.now)
-
-    return _text_command(page, reference, "delay", delay, csrf_token, run)
+    return _text_command(
+        page, reference, "delay", delay, csrf_token, service.record_delay, "reason"
+    )
 
 
 @router.post("/tickets/{reference}/notices/{notice_id}", response_class=HTMLResponse)
