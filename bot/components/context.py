@@ -17,16 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.constants import INTENT_MESSAGE_PREFIX
-from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.rule_extractor import RuleEntityExtractor
 from contract import Brand, Language
 
 LANGUAGES = Language.values()
@@ -125,36 +119,10 @@ def detect_context(text: str, metadata: dict[str, Any] | None = None) -> list[Co
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class ConversationContextExtractor(GraphComponent, EntityExtractorMixin):
+class ConversationContextExtractor(RuleEntityExtractor):
     """Emits `lang` and `brand` on every message; needs no training."""
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ConversationContextExtractor:
-        return cls()
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            # "/inform{...}" button payloads are parsed by Rasa itself; their Latin letters
-            # say nothing about the customer's language.
-            if text.startswith(INTENT_MESSAGE_PREFIX):
-                continue
-            entities = [
-                entity.as_dict(self.name)
-                for entity in detect_context(text, message.get("metadata"))
-            ]
-            if entities:
-                message.set(
-                    ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True
-                )
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        # Training examples carry no entity annotations and no classifier learns entities.
-        return training_data
+    def entities_of(self, text: str, message: Message) -> list[dict[str, Any]]:
+        return [
+            entity.as_dict(self.name) for entity in detect_context(text, message.get("metadata"))
+        ]

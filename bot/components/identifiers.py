@@ -19,17 +19,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.constants import INTENT_MESSAGE_PREFIX
-from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 from stdnum.cn import ric
 
+from bot.components.rule_extractor import RuleEntityExtractor
 from privacy.masking import mask_mobile, normalise_mobile
 
 CODE_MASK = "******"
@@ -161,40 +155,18 @@ def redact(text: str) -> str:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
-class IdentifierExtractor(GraphComponent, EntityExtractorMixin):
+class IdentifierExtractor(RuleEntityExtractor):
     """Adds the valid identifiers of a message as entities."""
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> IdentifierExtractor:
-        return cls()
-
-    def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            if text.startswith(INTENT_MESSAGE_PREFIX):
-                continue
-            entities = [
-                {
-                    "entity": item.entity,
-                    "value": item.value,
-                    "start": item.start,
-                    "end": item.end,
-                    "confidence_entity": 1.0,
-                    "extractor": self.name,
-                }
-                for item in find_identifiers(text)
-            ]
-            if entities:
-                message.set(
-                    ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True
-                )
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    def entities_of(self, text: str, message: Message) -> list[dict[str, Any]]:
+        return [
+            {
+                "entity": item.entity,
+                "value": item.value,
+                "start": item.start,
+                "end": item.end,
+                "confidence_entity": 1.0,
+                "extractor": self.name,
+            }
+            for item in find_identifiers(text)
+        ]
