@@ -11,8 +11,9 @@ from api.core.auth import NowDep, SettingsDep
 from api.core.database import get_session
 from api.core.errors import error_responses
 from api.dev import service, sink
-from api.dev.schemas import AppSessionRequest, AppSessionToken
+from api.dev.schemas import AppSessionRequest, AppSessionToken, DemoConsents
 from api.notifications.schemas import OutboxItem, OutboxList
+from api.subjects.service import reset_demo_consents
 
 router = APIRouter(prefix="/v1/dev", tags=["dev"])
 
@@ -51,3 +52,17 @@ def app_session(
     return AppSessionToken(
         session_token=service.issue_app_session(session, settings, body.customer_id, now)
     )
+
+
+@router.post("/demo-consents", response_model=DemoConsents, responses=error_responses(404, 422))
+def reset_consents(
+    body: AppSessionRequest,
+    session: Annotated[Session, Depends(get_session)],
+    settings: SettingsDep,
+    now: NowDep,
+) -> DemoConsents:
+    """Gives a demo customer back the consents of the demo data, so that an unsubscribe can be
+    shown again (development environment only).
+    """
+    consents = reset_demo_consents(session, settings.demo_customers_file, body.customer_id, now)
+    return DemoConsents(customer_id=body.customer_id, consents=consents)

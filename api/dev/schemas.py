@@ -18,3 +18,12 @@ class AppSessionToken(BaseModel):
     )
 
     session_token: str
+
+
+class DemoConsents(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"customer_id": "C-0001", "consents": {"marketing": True}}]}
+    )
+
+    customer_id: str
+    consents: dict[str, bool]

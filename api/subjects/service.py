@@ -42,6 +42,37 @@ def find_by_mobile_hash(session: Session, digest: str) -> Customer | None:
     return session.execute(stmt).scalar_one_or_none()
 
 
+def reset_demo_consents(
+    session: Session, path: Path, customer_id: str, now: datetime
+) -> dict[str, bool]:
+    """Gives a demo customer back the consents of the demo file (each change in the history and
+    the audit), so a demonstration or a test can unsubscribe them again."""
+    rows = yaml.safe_load(path.read_text(encoding="utf-8"))["customers"]
+    row = next((r for r in rows if r["customer_id"] == customer_id), None)
+    if row is None or session.get(Customer, customer_id) is None:
+        raise ApiError(404, "customer_not_found", "no such demo customer", "body.customer_id")
+    consents = {purpose: bool(granted) for purpose, granted in row.get("consents", {}).items()}
+    _record_consents(session, customer_id, consents, now)
+    session.commit()
+    return consents
+
+
+def _record_consents(
+    session: Session, customer_id: str, consents: dict[str, bool], now: datetime
+) -> None:
+    for purpose, granted in consents.items():
+        consent_service.record(
+            session,
+            customer_id=customer_id,
+            purpose=purpose,
+            granted=granted,
+            source="demo_data",
+            now=now,
+            actor=Actor.SYSTEM,
+            ticket_reference=None,
+        )
+
+
 def load_demo_customers(session: Session, path: Path, pepper: str, now: datetime) -> int:
     """Idempotent: customers already present are left alone. Returns how many were added."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -63,17 +94,8 @@ def load_demo_customers(session: Session, path: Path, pepper: str, now: datetime
         )
         session.add(Vehicle(vin=row["vin"], customer_id=row["customer_id"], brand=row["brand"]))
         session.flush()
-        for purpose, granted in row.get("consents", {}).items():
-            consent_service.record(
-                session,
-                customer_id=row["customer_id"],
-                purpose=purpose,
-                granted=bool(granted),
-                source="demo_data",
-                now=now,
-                actor=Actor.SYSTEM,
-                ticket_reference=None,
-            )
+        consents = {p: bool(granted) for p, granted in row.get("consents", {}).items()}
+        _record_consents(session, row["customer_id"], consents, now)
         added += 1
         log.info("demo customer %s (%s) loaded", row["customer_id"], e164)
     session.commit()

@@ -116,3 +116,22 @@ def test_closed_at_is_set_when_a_ticket_reaches_a_final_status(client: TestClien
         ).json()["closed_at"]
         == done["closed_at"]
     )
+
+
+def test_a_demo_customer_can_be_given_back_their_consents_to_unsubscribe_again(
+    client: TestClient,
+) -> None:
+    assert file_ticket(client, sms_proof(client), "unsubscribe_marketing").status_code == 201
+    again = file_ticket(client, sms_proof(client), "unsubscribe_marketing")
+    assert again.status_code == 409
+
+    reset = client.post("/v1/dev/demo-consents", json={"customer_id": "C-0001"})
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["consents"] == {"marketing": True, "dealer_sharing": True}
+    consents = client.get("/v1/subjects/C-0001/consents", headers=STAFF).json()["consents"]
+    assert consents["marketing"] is True
+    assert file_ticket(client, sms_proof(client), "unsubscribe_marketing").status_code == 201
+
+    unknown = client.post("/v1/dev/demo-consents", json={"customer_id": "C-9999"})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["field"] == "body.customer_id"

@@ -425,6 +425,7 @@ def test_policy_question_bmw_en_on_a_phone(stack: Stack, new_context: Any) -> No
 
 def test_unsubscribe_on_a_phone(stack: Stack, new_context: Any) -> None:
     """An unsubscribe in a new sender, driven by what the bot says and the buttons it offers."""
+    stack.resubscribe("C-0001")
     page = new_context(PHONE).new_page()
     errors = watch_errors(page)
     open_chat(page, chat_url(stack), "mini", "zh")

@@ -63,6 +63,7 @@ def consents(stack: Stack, customer_id: str) -> dict:
 
 # --- flows -------------------------------------------------------------------------------------
 def test_unsubscribe_mini_zh(stack: Stack) -> None:
+    stack.resubscribe("C-0001")
     chat = Chat(stack, "e2e-c0001-unsubscribe", MINI_ZH)
     ref = complete_request(chat, "我想退订营销短信", "13800138000")
 
@@ -141,6 +142,7 @@ def _refs(stack: Stack, customer_id: str, **filters: str) -> set[str]:
 
 
 def test_wrong_code_is_refused_then_right_code_files_once(stack: Stack) -> None:
+    stack.resubscribe("C-0003")
     before = _refs(stack, "C-0003")
     chat = Chat(stack, "e2e-c0003-wrong-code", MINI_ZH)
     chat.say("我要退订营销信息")
@@ -161,6 +163,7 @@ def test_wrong_code_is_refused_then_right_code_files_once(stack: Stack) -> None:
 
 
 def test_repeated_confirmation_does_not_duplicate(stack: Stack) -> None:
+    stack.resubscribe("C-0004")
     before = _refs(stack, "C-0004")
     chat = Chat(stack, "e2e-c0004-retry", BMW_EN)
     ref = complete_request(chat, "Please unsubscribe me from marketing messages", "13600136000")

@@ -228,6 +228,13 @@ class Stack:
         r.raise_for_status()
         return str(r.json()["session_token"])
 
+    def resubscribe(self, customer_id: str) -> None:
+        """Gives a demo customer back the consents of the demo data (dev endpoint), so a test can
+        unsubscribe them whatever tests ran before it on this stack."""
+        r = httpx.post(f"{self.api_url}/v1/dev/demo-consents", json={"customer_id": customer_id},
+                       timeout=10)
+        r.raise_for_status()
+
     def staff_get(self, path: str, **params: Any) -> Any:
         r = httpx.get(
             f"{self.api_url}{path}", params=params or None,
