@@ -1,8 +1,9 @@
 """Voice variations of the responses: complete, speakable, short, and the ones Rasa picks.
 
-Rasa 3.6 (ResponseVariationFilter) prefers a variation of the output channel whose conditions
-match over any channel-less one, so every voice variation must repeat the slot conditions of
-the chat variation it stands for. Checked here for the files listed in VOICE_FILES.
+Both voice channels (the IVR gateway, Twilio Voice) are served by one set of `channel: voice`
+variations (bot/nlg.py). Rasa 3.6 (ResponseVariationFilter) prefers a variation of the channel
+whose conditions match over any channel-less one, so every voice variation must repeat the slot
+conditions of the chat variation it stands for. Checked here for the files listed in VOICE_FILES.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.core.nlg import interpolator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.voice import speakable
+from bot.nlg import VOICE, VOICE_CHANNELS, BrandResponseGenerator, brand_variables
 
 DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
-VOICE_CHANNELS = ("ivr", "twilio_voice")
 # Response files whose every response has voice variations (all of them). A response without
 # one falls back on the hotline to its chat text, made speakable by the channel.
 VOICE_FILES = ("policy_collection.yml", "policy_rights.yml", "core.yml", "requests.yml")
@@ -31,6 +32,10 @@ MAX_SENTENCES = 3  # one or two sentences, plus the spoken citation
 CJK = re.compile(r"[\u3400-\u9fff]")
 LINK = re.compile(r"https?://|www\.|@|\.(com|cn|net|org)\b", re.IGNORECASE)
 MARKDOWN = re.compile(r"\*\*|__|`|\[[^\]]*\]\(|^\s*(#|[-*] )", re.MULTILINE)
+# Brand facts an action passes itself (the confirmation's deadline, of the verified subject).
+PASSED_BY_ACTIONS = {"deadline"}
+# Three or more single digits in a row ("4 0 0"), the form speakable() gives a number.
+SPELLED_DIGITS = re.compile(r"(?<!\d)\d(?: \d){2,}(?!\d)")
 SENTENCE_END = re.compile(r"[。！？]|[.!?](?=\s|$)")
 CITATION = {
     "zh": re.compile(r"依据 (MINI|BMW) 隐私政策(第[一二三四五六七八九]部分|引言|开篇说明)。$"),
@@ -45,13 +50,12 @@ def _load(name: str) -> dict[str, list[dict[str, Any]]]:
 
 RESPONSES = {name: _load(name) for name in VOICE_FILES}
 ALL = [(f, name) for f, responses in RESPONSES.items() for name in sorted(responses)]
-VOICE = [
-    (name, channel, v)
+VOICE_VARIATIONS = [
+    (name, v)
     for _, responses in RESPONSES.items()
     for name, variations in sorted(responses.items())
     for v in variations
-    for channel in [v.get("channel")]
-    if channel in VOICE_CHANNELS
+    if v.get("channel") == VOICE
 ]
 
 
@@ -93,27 +97,41 @@ def test_voice_files_have_responses() -> None:
         1 for responses in RESPONSES.values() for vs in responses.values()
         for v in vs if not v.get("channel")
     )
-    assert len(VOICE) == chat * len(VOICE_CHANNELS)
+    assert len(VOICE_VARIATIONS) == chat
+
+
+def test_no_variation_is_written_per_voice_channel() -> None:
+    for responses in RESPONSES.values():
+        for name, variations in responses.items():
+            channels = {v.get("channel") for v in variations}
+            assert not channels & set(VOICE_CHANNELS), f"{name}: write it as channel: {VOICE}"
 
 
 @pytest.mark.parametrize(("file", "name"), ALL)
-def test_every_chat_variation_has_voice_twins(file: str, name: str) -> None:
+def test_every_chat_variation_has_a_voice_twin(file: str, name: str) -> None:
     variations = RESPONSES[file][name]
     chat = sorted(
         (twin_conditions(v, variations) for v in variations if not v.get("channel")), key=repr
     )
     assert chat, f"{name} has no chat variation"
-    for channel in VOICE_CHANNELS:
-        voice = sorted(
-            (conditions(v) for v in variations if v.get("channel") == channel), key=repr
-        )
-        assert voice == chat, f"{name}: {channel} variations do not mirror the chat ones"
+    voice = sorted((conditions(v) for v in variations if v.get("channel") == VOICE), key=repr)
+    assert voice == chat, f"{name}: voice variations do not mirror the chat ones"
 
 
-@pytest.mark.parametrize(("name", "channel", "variation"), VOICE)
-def test_voice_text_is_speakable_and_short(
-    name: str, channel: str, variation: dict[str, Any]
-) -> None:
+def spoken(variation: dict[str, Any]) -> str:
+    """What the caller hears: brand facts filled in, then made speakable by the channel."""
+    slots = dict(conditions(variation))
+    text = str(variation.get("text") or "")
+    variables: dict[str, Any] = {
+        name: "{" + name + "}" for name in re.findall(r"{([a-z_]+)}", text)
+    }
+    variables |= brand_variables(slots.get("brand"), slots["lang"])
+    return speakable(interpolator.interpolate_text(text, variables))
+
+
+@pytest.mark.parametrize(("name", "variation"), VOICE_VARIATIONS)
+def test_voice_text_is_speakable_and_short(name: str, variation: dict[str, Any]) -> None:
+    channel = VOICE
     text = str(variation.get("text") or "")
     slots = dict(conditions(variation))
     lang = slots["lang"]
@@ -121,9 +139,13 @@ def test_voice_text_is_speakable_and_short(
     assert not LINK.search(text), f"{name} ({channel}) has a link or e-mail: {text}"
     assert not MARKDOWN.search(text), f"{name} ({channel}) has markdown: {text}"
     assert "\n" not in text
-    # Already in the form the channel would give it: identifiers digit by digit.
-    assert speakable(text) == text, f"{name} ({channel}) is not speakable: {text}"
-    assert len(text) <= MAX_CHARS[lang], f"{name} ({channel}) is {len(text)} chars long"
+    # Numbers are written plainly: the channel spells them (speakable), not the domain.
+    assert not SPELLED_DIGITS.search(text), f"{name} ({channel}) spells digits by hand: {text}"
+    said = spoken(variation)
+    unfilled = set(re.findall(r"{([a-z_]+)}", said)) & set(brand_variables("mini", lang))
+    unfilled -= PASSED_BY_ACTIONS
+    assert not unfilled, f"{name} ({channel}) names a brand fact its conditions do not fix: {said}"
+    assert len(said) <= MAX_CHARS[lang], f"{name} ({channel}) is {len(said)} chars long"
     assert len(SENTENCE_END.findall(text)) <= MAX_SENTENCES, f"{name} ({channel}): {text}"
     if lang == "zh":
         assert CJK.search(text), f"{name} ({channel}) should be Chinese"
@@ -135,22 +157,10 @@ def test_voice_text_is_speakable_and_short(
         assert citation.group(1).lower() == slots["brand"], f"{name} ({channel}) cites wrong brand"
 
 
-def test_ivr_and_twilio_say_the_same() -> None:
-    for responses in RESPONSES.values():
-        for name, variations in responses.items():
-            by_channel = {
-                channel: {
-                    conditions(v): v["text"] for v in variations if v.get("channel") == channel
-                }
-                for channel in VOICE_CHANNELS
-            }
-            assert by_channel["ivr"] == by_channel["twilio_voice"], name
-
-
 # -- what Rasa actually picks -------------------------------------------------------------
 
 DOMAIN = Domain.load(str(DOMAIN_DIR))
-NLG = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+NLG = BrandResponseGenerator(domain=DOMAIN)
 
 
 def _tracker(slots: dict[str, Any]) -> DialogueStateTracker:
@@ -180,11 +190,10 @@ async def test_rasa_picks_the_variation_of_channel_lang_and_brand(file: str, nam
     for slots in _cases(file, name):
         tracker = _tracker(slots)
         current = tracker.current_slot_values()
+        candidates = [
+            v for v in DOMAIN.responses[name] if v.get("channel") == VOICE and _matches(v, current)
+        ]
         for channel in VOICE_CHANNELS:
-            candidates = [
-                v for v in DOMAIN.responses[name]
-                if v.get("channel") == channel and _matches(v, current)
-            ]
             # Voice variations never overlap: exactly one fits, and it is the caller's language.
             assert len(candidates) == 1, f"{name} {channel} {slots}: {len(candidates)} fit"
             assert dict(conditions(candidates[0]))["lang"] == slots["lang"]
