@@ -27,6 +27,7 @@ from actions.common import user_just_spoke
 
 log = logging.getLogger(__name__)
 
+
 def end_form(outcome: str) -> list[EventType]:
     """Ends the form with an outcome; the finishing action says and does the rest."""
     return [SlotSet("flow_outcome", outcome), SlotSet("requested_slot", None)]

@@ -41,8 +41,21 @@ from contract import Channel
 log = logging.getLogger(__name__)
 
 _STOP_WORDS = {
-    "算了", "取消", "停止", "不办了", "不用了", "不要了", "退出", "结束",
-    "stop", "cancel", "quit", "never mind", "nevermind", "forget it", "abort",
+    "算了",
+    "取消",
+    "停止",
+    "不办了",
+    "不用了",
+    "不要了",
+    "退出",
+    "结束",
+    "stop",
+    "cancel",
+    "quit",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "abort",
 }
 
 

@@ -206,8 +206,9 @@ def build_app(
         if isinstance(exception, SanicException):
             status = int(getattr(exception, "status_code", 500) or 500)
             if status < 500:
-                return response.json({"error": "bad_request" if status == 400 else "error"},
-                                     status=status)
+                return response.json(
+                    {"error": "bad_request" if status == 400 else "error"}, status=status
+                )
         action = _action_name(request)
         # Type only: an exception's message may quote slot values or the customer's text.
         log.error("action %s failed: %s", action or "<unknown>", type(exception).__name__)

@@ -76,8 +76,6 @@ class BrandResponseGenerator(TemplatedNaturalLanguageGenerator):
         return super()._random_response_for(utter_action, channel, filled_slots)
 
     @staticmethod
-    def _response_variables(
-        filled_slots: dict[str, Any], kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _response_variables(filled_slots: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         slots = filled_slots or {}
         return brand_variables(slots.get("brand"), slots.get("lang")) | slots | kwargs

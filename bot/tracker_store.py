@@ -58,10 +58,19 @@ REDACTED = "[redacted]"
 # Slot and entity names whose values are secrets whatever they look like.
 SECRET_NAMES = frozenset(
     {
-        "otp_code", "code", "sms_code", "verification_code",
-        "phone_password", "password", "pin",
-        "id_number", "id_card", "id_card_number",
-        "session_token", "app_session_token", "token",
+        "otp_code",
+        "code",
+        "sms_code",
+        "verification_code",
+        "phone_password",
+        "password",
+        "pin",
+        "id_number",
+        "id_card",
+        "id_card_number",
+        "session_token",
+        "app_session_token",
+        "token",
     }
 )
 # Slot and entity names holding a mobile number: kept, masked.

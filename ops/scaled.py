@@ -175,8 +175,13 @@ class Proc:
         self.spec.log.parent.mkdir(parents=True, exist_ok=True)
         with self.spec.log.open("ab") as log:
             self.popen = subprocess.Popen(
-                self.spec.argv, cwd=ROOT, env=self.spec.env, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                self.spec.argv,
+                cwd=ROOT,
+                env=self.spec.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self.started_at = time.monotonic()
         self.ready_after_s = None
@@ -240,8 +245,11 @@ def ensure_database(url: str) -> None:
     import psycopg2  # the bot environment's driver; ops runs there
 
     conn = psycopg2.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-        user=parsed.username or "postgres", password=parsed.password or None, dbname="postgres",
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password or None,
+        dbname="postgres",
     )
     conn.autocommit = True
     try:
@@ -348,11 +356,15 @@ class ScaledStack:
             (prefix / "temp" / kind).mkdir(parents=True, exist_ok=True)
         listeners = [
             nginx.Listener(
-                "rasa", HOST, self.config.port,
+                "rasa",
+                HOST,
+                self.config.port,
                 tuple((HOST, p.spec.port) for p in (rasa or self.replicas("rasa"))),
             ),
             nginx.Listener(
-                "actions", HOST, self.config.actions_port,
+                "actions",
+                HOST,
+                self.config.actions_port,
                 tuple((HOST, p.spec.port) for p in self.replicas("actions")),
             ),
         ]
@@ -368,27 +380,41 @@ class ScaledStack:
         rights_env = {"RIGHTS_DATABASE_URL": c.rights_db_url}
         specs = [
             Spec(
-                "api", "api",
+                "api",
+                "api",
                 [
-                    str(API_BIN / "uvicorn"), "api.main:app", "--host", HOST,
-                    "--port", str(c.api_port), "--workers", str(c.api_workers),
+                    str(API_BIN / "uvicorn"),
+                    "api.main:app",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(c.api_port),
+                    "--workers",
+                    str(c.api_workers),
                 ],
                 self._child_env(
                     **rights_env, RIGHTS_RUN_MIGRATIONS="false", RIGHTS_LOAD_DEMO_DATA="false"
                 ),
-                c.api_port, f"{self.api_url}/healthz", 120, self.logs / "api.log",
+                c.api_port,
+                f"{self.api_url}/healthz",
+                120,
+                self.logs / "api.log",
             )
         ]
         for i in range(1, c.action_servers + 1):
             port = self._replica_port(c.action_base_port, i)
             specs.append(
                 Spec(
-                    f"actions-{i}", "actions",
+                    f"actions-{i}",
+                    "actions",
                     [str(BOT_BIN / "python"), "-m", "actions.server", "--port", str(port)],
                     self._child_env(
                         ACTION_SERVER_TOKEN=self.action_token, RIGHTS_API_URL=self.api_url
                     ),
-                    port, f"http://{HOST}:{port}/health", 120, self.logs / f"actions-{i}.log",
+                    port,
+                    f"http://{HOST}:{port}/health",
+                    120,
+                    self.logs / f"actions-{i}.log",
                 )
             )
         endpoints = self.render_endpoints()
@@ -396,13 +422,24 @@ class ScaledStack:
             port = self._replica_port(c.replica_base_port, i)
             specs.append(
                 Spec(
-                    f"rasa-{i}", "rasa",
+                    f"rasa-{i}",
+                    "rasa",
                     [
-                        str(BOT_BIN / "rasa"), "run", "--enable-api",
-                        "--auth-token", self.rasa_token,
-                        "--credentials", str(ROOT / "bot" / "credentials.yml"),
-                        "--endpoints", str(endpoints), "--model", str(c.model),
-                        "--interface", HOST, "--port", str(port),
+                        str(BOT_BIN / "rasa"),
+                        "run",
+                        "--enable-api",
+                        "--auth-token",
+                        self.rasa_token,
+                        "--credentials",
+                        str(ROOT / "bot" / "credentials.yml"),
+                        "--endpoints",
+                        str(endpoints),
+                        "--model",
+                        str(c.model),
+                        "--interface",
+                        HOST,
+                        "--port",
+                        str(port),
                     ],
                     self._child_env(
                         **replica_threads(os.environ),
@@ -413,8 +450,10 @@ class ScaledStack:
                         REDIS_PORT=str(c.redis_port),
                         IVR_CALL_STATE_URL=c.ivr_call_state_url,
                     ),
-                    port, f"http://{HOST}:{port}/status?token={self.rasa_token}",
-                    c.rasa_start_timeout_s, self.logs / f"rasa-{i}.log",
+                    port,
+                    f"http://{HOST}:{port}/status?token={self.rasa_token}",
+                    c.rasa_start_timeout_s,
+                    self.logs / f"rasa-{i}.log",
                 )
             )
         return specs
@@ -447,8 +486,9 @@ class ScaledStack:
         ensure_database(c.tracker_db_url)
         api_env = self._child_env(RIGHTS_DATABASE_URL=c.rights_db_url)
         # Once, before the workers: each would otherwise migrate and seed the same tables.
-        self._run_once("api-migrate", [str(API_BIN / "python"), "-m", "api.cli", "migrate"],
-                       api_env)
+        self._run_once(
+            "api-migrate", [str(API_BIN / "python"), "-m", "api.cli", "migrate"], api_env
+        )
         if os.environ.get("RIGHTS_ENV", "dev") == "dev":
             self._run_once(
                 "api-seed-demo", [str(API_BIN / "python"), "-m", "api.cli", "seed-demo"], api_env
@@ -461,25 +501,49 @@ class ScaledStack:
             self.procs[spec.name] = proc
         conf = self.render_nginx()
         check = subprocess.run(
-            [binary, "-t", "-q", "-p", str(conf.parent), "-c", str(conf),
-             "-e", str(self.logs / "nginx-error.log")],
-            capture_output=True, text=True, check=False,
+            [
+                binary,
+                "-t",
+                "-q",
+                "-p",
+                str(conf.parent),
+                "-c",
+                str(conf),
+                "-e",
+                str(self.logs / "nginx-error.log"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check.returncode != 0:
             raise StackError(f"nginx refused its config {conf}:\n{check.stderr}")
         self.procs["nginx"] = Proc(
             Spec(
-                "nginx", "nginx",
-                [binary, "-p", str(conf.parent), "-c", str(conf),
-                 "-e", str(self.logs / "nginx-error.log")],
-                dict(os.environ), c.port, f"{self.public_url}{nginx.HEALTH_PATH}", 30,
+                "nginx",
+                "nginx",
+                [
+                    binary,
+                    "-p",
+                    str(conf.parent),
+                    "-c",
+                    str(conf),
+                    "-e",
+                    str(self.logs / "nginx-error.log"),
+                ],
+                dict(os.environ),
+                c.port,
+                f"{self.public_url}{nginx.HEALTH_PATH}",
+                30,
                 self.logs / "nginx.log",
             )
         )
         for proc in self.procs.values():
             proc.start()
-            say(f"{proc.spec.name}: starting, pid {proc.pid}, port {proc.spec.port}, "
-                f"log {proc.spec.log}")
+            say(
+                f"{proc.spec.name}: starting, pid {proc.pid}, port {proc.spec.port}, "
+                f"log {proc.spec.log}"
+            )
         self.write_manifest()
         self._wait_ready(list(self.procs.values()))
         # Through nginx: one replica answers the public port, one action server the internal.
@@ -502,8 +566,10 @@ class ScaledStack:
                 if proc.probe():
                     proc.ready_after_s = time.monotonic() - proc.started_at
                     pending.remove(proc)
-                    say(f"{proc.spec.name}: ready on :{proc.spec.port} after "
-                        f"{proc.ready_after_s:.1f}s")
+                    say(
+                        f"{proc.spec.name}: ready on :{proc.spec.port} after "
+                        f"{proc.ready_after_s:.1f}s"
+                    )
                 elif time.monotonic() - proc.started_at > proc.spec.timeout_s:
                     raise StackError(
                         f"{proc.spec.name} not ready after {proc.spec.timeout_s:.0f}s; see "
@@ -513,8 +579,12 @@ class ScaledStack:
 
     def stop(self) -> None:
         # nginx first (no new turns), then Rasa (no turn in flight), action servers, the API.
-        order = ["nginx", *(p.spec.name for p in self.replicas("rasa")),
-                 *(p.spec.name for p in self.replicas("actions")), "api"]
+        order = [
+            "nginx",
+            *(p.spec.name for p in self.replicas("rasa")),
+            *(p.spec.name for p in self.replicas("actions")),
+            "api",
+        ]
         for name in order:
             if name in self.procs:
                 self.procs[name].signal_group(signal.SIGTERM)
@@ -550,8 +620,10 @@ class ScaledStack:
                 if proc.alive():
                     if proc.ready_after_s is None and proc.probe():
                         proc.ready_after_s = time.monotonic() - proc.started_at
-                        say(f"{proc.spec.name}: ready again on :{proc.spec.port} after "
-                            f"{proc.ready_after_s:.1f}s")
+                        say(
+                            f"{proc.spec.name}: ready again on :{proc.spec.port} after "
+                            f"{proc.ready_after_s:.1f}s"
+                        )
                         self.write_manifest()
                     continue
                 code = proc.popen.returncode if proc.popen else None
@@ -559,8 +631,10 @@ class ScaledStack:
                     say(f"{proc.spec.name} exited ({code}); stopping everything")
                     return 1
                 proc.restarts += 1
-                say(f"{proc.spec.name} exited ({code}); starting it again "
-                    f"(restart {proc.restarts}); nginx skips it meanwhile")
+                say(
+                    f"{proc.spec.name} exited ({code}); starting it again "
+                    f"(restart {proc.restarts}); nginx skips it meanwhile"
+                )
                 proc.start()
                 self.write_manifest()
 
@@ -572,9 +646,13 @@ class ScaledStack:
             "workdir": str(self.config.workdir),
             "processes": {
                 name: {
-                    "kind": p.spec.kind, "pid": p.pid, "port": p.spec.port,
-                    "url": f"http://{HOST}:{p.spec.port}", "log": str(p.spec.log),
-                    "ready": p.ready_after_s is not None, "ready_after_s": p.ready_after_s,
+                    "kind": p.spec.kind,
+                    "pid": p.pid,
+                    "port": p.spec.port,
+                    "url": f"http://{HOST}:{p.spec.port}",
+                    "log": str(p.spec.log),
+                    "ready": p.ready_after_s is not None,
+                    "ready_after_s": p.ready_after_s,
                     "restarts": p.restarts,
                 }
                 for name, p in self.procs.items()
@@ -619,7 +697,7 @@ def print_summary(stack: ScaledStack) -> None:
   Hotline gateway: {stack.public_url}/webhooks/ivr/webhook
   Action servers behind nginx: {stack.actions_url}/webhook
   Rights API ({stack.config.api_workers} workers): {stack.api_url}
-  Process list: {stack.config.workdir / 'stack.json'}
+  Process list: {stack.config.workdir / "stack.json"}
 Ctrl-C stops everything.""",
         flush=True,
     )
@@ -635,17 +713,22 @@ def parse_args(argv: list[str] | None = None) -> ScaleConfig:
     parser.add_argument("--action-servers", type=int, default=2, help="action servers (2)")
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn workers (2)")
     parser.add_argument("--port", type=int, help="nginx public port (RASA_PORT, 5005)")
-    parser.add_argument("--actions-port", type=int,
-                        help="nginx port of the action servers (ACTION_SERVER_PORT, 5055)")
+    parser.add_argument(
+        "--actions-port",
+        type=int,
+        help="nginx port of the action servers (ACTION_SERVER_PORT, 5055)",
+    )
     parser.add_argument("--api-port", type=int, help="rights API port (RIGHTS_PORT, 8000)")
-    parser.add_argument("--free-ports", action="store_true",
-                        help="any free loopback ports instead (tests)")
+    parser.add_argument(
+        "--free-ports", action="store_true", help="any free loopback ports instead (tests)"
+    )
     parser.add_argument("--workdir", type=Path, help="config, logs, stack.json (var/scale)")
     parser.add_argument("--model", type=Path, help="trained model (RASA_MODEL)")
     parser.add_argument("--redis-db", type=int, help="lock-store Redis db (endpoints file's)")
     parser.add_argument("--lock-prefix", help="lock-store key prefix (alphanumeric)")
-    parser.add_argument("--no-restart", action="store_true",
-                        help="do not start dead replicas again")
+    parser.add_argument(
+        "--no-restart", action="store_true", help="do not start dead replicas again"
+    )
     args = parser.parse_args(argv)
     env = os.environ
     return ScaleConfig.from_env(

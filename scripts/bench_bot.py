@@ -61,12 +61,24 @@ def train(out: Path) -> tuple[Path, float]:
     started = time.monotonic()
     subprocess.run(
         [
-            str(RASA), "train",
-            "--config", "bot/config.yml", "--domain", "bot/domain", "--data", "data",
-            "--out", str(out), "--fixed-model-name", "bench",
+            str(RASA),
+            "train",
+            "--config",
+            "bot/config.yml",
+            "--domain",
+            "bot/domain",
+            "--data",
+            "data",
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "bench",
         ],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     return out / "bench.tar.gz", time.monotonic() - started
 
@@ -110,12 +122,24 @@ def measure(model: Path, log_path: Path) -> dict[str, Any]:
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
-                str(RASA), "run", "--model", str(model), "--port", str(port),
-                "--interface", "127.0.0.1",
-                "--credentials", "bot/credentials.yml", "--endpoints", str(endpoints),
+                str(RASA),
+                "run",
+                "--model",
+                str(model),
+                "--port",
+                str(port),
+                "--interface",
+                "127.0.0.1",
+                "--credentials",
+                "bot/credentials.yml",
+                "--endpoints",
+                str(endpoints),
             ],
-            cwd=ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -135,9 +159,13 @@ def measure(model: Path, log_path: Path) -> dict[str, Any]:
         rss_after_start = rss_mib(process.pid)
 
         with httpx.Client(base_url=url, timeout=60) as client:
+
             def say(text: str, brand: str) -> tuple[float, list[dict[str, Any]]]:
-                body = {"sender": f"bench-{uuid.uuid4().hex}", "message": text,
-                        "metadata": {"brand": brand}}
+                body = {
+                    "sender": f"bench-{uuid.uuid4().hex}",
+                    "message": text,
+                    "metadata": {"brand": brand},
+                }
                 t0 = time.perf_counter()
                 response = client.post("/webhooks/rest/webhook", json=body)
                 elapsed = time.perf_counter() - t0

@@ -60,8 +60,12 @@ from tests.support.stack import CODE_IN_BODY, REFERENCE, fresh_postgres_database
 
 CONCURRENCY = (1, 8, 32)
 REDIS_DB = 5
-TICKET_BODY = {"type": "complaint", "channel": "chat", "language": "zh",
-               "details": {"summary": "benchmark"}}
+TICKET_BODY = {
+    "type": "complaint",
+    "channel": "chat",
+    "language": "zh",
+    "details": {"summary": "benchmark"},
+}
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -119,16 +123,24 @@ class Cell:
 
     def row(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "setting": self.setting, "concurrency": self.concurrency,
-            "requests": len(self.latencies), "per_s": round(self.rate, 2),
-            "p50_ms": round(self.pct(0.5)), "p95_ms": round(self.pct(0.95)),
-            "errors": self.errors, "units": self.units, "wall_s": round(self.wall_s, 1),
-            "stack_cores": round(self.stack_cores, 2), "others_cores": round(self.others_cores, 2),
+            "kind": self.kind,
+            "setting": self.setting,
+            "concurrency": self.concurrency,
+            "requests": len(self.latencies),
+            "per_s": round(self.rate, 2),
+            "p50_ms": round(self.pct(0.5)),
+            "p95_ms": round(self.pct(0.95)),
+            "errors": self.errors,
+            "units": self.units,
+            "wall_s": round(self.wall_s, 1),
+            "stack_cores": round(self.stack_cores, 2),
+            "others_cores": round(self.others_cores, 2),
         }
 
 
-def measure(cell: Cell, jobs: int, job: Callable[[int, Cell], None], pids: Callable[[], list[int]]
-            ) -> Cell:
+def measure(
+    cell: Cell, jobs: int, job: Callable[[int, Cell], None], pids: Callable[[], list[int]]
+) -> Cell:
     """Runs `jobs` jobs on `cell.concurrency` threads; CPU used by others meanwhile, too."""
     ours = [os.getpid(), *pids()]
     busy0, mine0, began = _busy_jiffies(), _tree_jiffies(ours), time.perf_counter()
@@ -170,8 +182,10 @@ class Driver:
     def turn(self, cell: Cell, sender: str, text: str, metadata: dict[str, str]) -> str | None:
         began = time.perf_counter()
         try:
-            r = self.client().post(f"{self.url}/webhooks/rest/webhook",
-                                   json={"sender": sender, "message": text, "metadata": metadata})
+            r = self.client().post(
+                f"{self.url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata},
+            )
             ok = r.status_code == 200 and bool(r.json())
         except (httpx.HTTPError, ValueError):
             ok = False
@@ -211,11 +225,17 @@ def bench_customers(path: Path, count: int) -> list[str]:
     for i in range(count):
         mobile = f"1350000{i:04d}"
         mobiles.append(mobile)
-        data["customers"].append({
-            "customer_id": f"B-{i:04d}", "name": f"Bench {i}", "brand": "mini",
-            "mobile": mobile, "vin": f"WMWBENCH{i:09d}", "phone_password": f"{700000 + i}",
-            "consents": {"marketing": True, "dealer_sharing": True},
-        })
+        data["customers"].append(
+            {
+                "customer_id": f"B-{i:04d}",
+                "name": f"Bench {i}",
+                "brand": "mini",
+                "mobile": mobile,
+                "vin": f"WMWBENCH{i:09d}",
+                "phone_password": f"{700000 + i}",
+                "consents": {"marketing": True, "dealer_sharing": True},
+            }
+        )
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     return mobiles
 
@@ -228,8 +248,10 @@ def rights_flow(driver: Driver, customers: Customers, tag: str) -> Callable[[int
         sender = f"bench-flow-{tag}-{i}-{uuid.uuid4().hex[:6]}"
         mobile = customers.take()
         filed = False
-        if driver.turn(cell, sender, "我想退订营销短信", metadata) is not None and \
-                driver.turn(cell, sender, mobile, metadata) is not None:
+        if (
+            driver.turn(cell, sender, "我想退订营销短信", metadata) is not None
+            and driver.turn(cell, sender, mobile, metadata) is not None
+        ):
             code = driver.latest_code(mobile)
             reply = driver.turn(cell, sender, code or "000000", metadata)
             if reply is not None and not REFERENCE.search(reply):
@@ -267,9 +289,14 @@ def sign_proofs(n: int) -> list[str]:
         "print(json.dumps([sign_proof(s, *ids[i % 4], 'sms_code', now)[0]"
         " for i in range(int(sys.argv[1]))]))"
     )
-    out = subprocess.run([str(API_BIN / "python"), "-c", script, str(n)], cwd=ROOT,
-                         env={**os.environ, **CHILD_ENV}, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(API_BIN / "python"), "-c", script, str(n)],
+        cwd=ROOT,
+        env={**os.environ, **CHILD_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     proofs: list[str] = json.loads(out)
     return proofs
 
@@ -283,9 +310,15 @@ def ticket_job(base: str, key: str, proofs: list[str]) -> Callable[[int, Cell], 
             local.client = httpx.Client(timeout=60)
         began = time.perf_counter()
         try:
-            r = local.client.post(f"{base}/v1/tickets", json=TICKET_BODY, headers={
-                "X-API-Key": key, "X-Subject-Proof": proofs[i],
-                "Idempotency-Key": uuid.uuid4().hex})
+            r = local.client.post(
+                f"{base}/v1/tickets",
+                json=TICKET_BODY,
+                headers={
+                    "X-API-Key": key,
+                    "X-Subject-Proof": proofs[i],
+                    "Idempotency-Key": uuid.uuid4().hex,
+                },
+            )
             ok = r.status_code == 201
         except httpx.HTTPError:
             ok = False
@@ -300,14 +333,35 @@ def api_cells(workdir: Path, n: int) -> tuple[list[Cell], list[tuple[str, int, f
     key = os.environ["RIGHTS_BOT_API_KEY"]
     for workers in (1, 2):
         port = free_port()
-        proc = Proc(Spec(
-            f"api-bench-{workers}", "api",
-            [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-            {**os.environ, **CHILD_ENV, "RIGHTS_RUN_MIGRATIONS": "false",
-             "RIGHTS_LOAD_DEMO_DATA": "false"},
-            port, f"http://127.0.0.1:{port}/healthz", 120, workdir / "logs" / f"api-{workers}.log",
-        ))
+        proc = Proc(
+            Spec(
+                f"api-bench-{workers}",
+                "api",
+                [
+                    str(API_BIN / "uvicorn"),
+                    "api.main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                {
+                    **os.environ,
+                    **CHILD_ENV,
+                    "RIGHTS_RUN_MIGRATIONS": "false",
+                    "RIGHTS_LOAD_DEMO_DATA": "false",
+                },
+                port,
+                f"http://127.0.0.1:{port}/healthz",
+                120,
+                workdir / "logs" / f"api-{workers}.log",
+            )
+        )
         proc.start()
         try:
             while not proc.probe():
@@ -317,8 +371,9 @@ def api_cells(workdir: Path, n: int) -> tuple[list[Cell], list[tuple[str, int, f
             leader = proc.pid or 0
             for concurrency in CONCURRENCY:
                 count = n if concurrency > 1 else max(20, n // 4)
-                cell = Cell("tickets (API)", f"{workers} worker{'s' if workers > 1 else ''}",
-                            concurrency)
+                cell = Cell(
+                    "tickets (API)", f"{workers} worker{'s' if workers > 1 else ''}", concurrency
+                )
                 job = ticket_job(base, key, sign_proofs(count))
                 cells.append(measure(cell, count, job, functools.partial(group_members, leader)))
                 cell.units = len(cell.latencies) - cell.errors
@@ -335,11 +390,13 @@ def api_cells(workdir: Path, n: int) -> tuple[list[Cell], list[tuple[str, int, f
 # --- reporting -----------------------------------------------------------------------------------
 def print_cell(cell: Cell) -> None:
     r = cell.row()
-    print(f"  {r['kind']:<18} {r['setting']:<11} c={r['concurrency']:<3} {r['per_s']:>7.1f}/s "
-          f"p50 {r['p50_ms']:>5} ms  p95 {r['p95_ms']:>6} ms  errors {r['errors']:>3}  "
-          f"({r['requests']} requests, {r['wall_s']} s; cores used: stack {r['stack_cores']}, "
-          f"others {r['others_cores']})",
-          flush=True)
+    print(
+        f"  {r['kind']:<18} {r['setting']:<11} c={r['concurrency']:<3} {r['per_s']:>7.1f}/s "
+        f"p50 {r['p50_ms']:>5} ms  p95 {r['p95_ms']:>6} ms  errors {r['errors']:>3}  "
+        f"({r['requests']} requests, {r['wall_s']} s; cores used: stack {r['stack_cores']}, "
+        f"others {r['others_cores']})",
+        flush=True,
+    )
 
 
 def print_ratios(cells: list[Cell]) -> list[dict[str, Any]]:
@@ -349,8 +406,17 @@ def print_ratios(cells: list[Cell]) -> list[dict[str, Any]]:
     for kind in kinds:
         settings = list(dict.fromkeys(c.setting for c in cells if c.kind == kind))
         for concurrency in CONCURRENCY:
-            pair = [next((c for c in cells if (c.kind, c.setting, c.concurrency) ==
-                          (kind, s, concurrency)), None) for s in settings]
+            pair = [
+                next(
+                    (
+                        c
+                        for c in cells
+                        if (c.kind, c.setting, c.concurrency) == (kind, s, concurrency)
+                    ),
+                    None,
+                )
+                for s in settings
+            ]
             if len(pair) == 2 and pair[0] and pair[1] and pair[0].rate:
                 ratio = pair[1].rate / pair[0].rate
                 ratios.append({"kind": kind, "concurrency": concurrency, "ratio": round(ratio, 2)})
@@ -384,14 +450,24 @@ def main() -> None:
     )
     customers = Customers(bench_customers(tmp / "customers.yml", flows_needed))
     results: dict[str, Any] = {"load_avg_before": load_before, "cells": [], "rss_mb": []}
-    with fresh_postgres_database("privacy_scale_bench") as rights_db, \
-            fresh_postgres_database("privacy_scale_bench") as tracker_db:
+    with (
+        fresh_postgres_database("privacy_scale_bench") as rights_db,
+        fresh_postgres_database("privacy_scale_bench") as tracker_db,
+    ):
         os.environ["RIGHTS_DATABASE_URL"] = rights_db.replace(
-            "postgresql://", "postgresql+psycopg://", 1)
+            "postgresql://", "postgresql+psycopg://", 1
+        )
         config = ScaleConfig.from_env(
-            replicas=2, action_servers=2, api_workers=2, free_ports=True, workdir=tmp,
-            model=args.model.resolve(), tracker_db_url=tracker_db, redis_db=REDIS_DB,
-            lock_prefix=f"bench{secrets.token_hex(4)}", restart=False,
+            replicas=2,
+            action_servers=2,
+            api_workers=2,
+            free_ports=True,
+            workdir=tmp,
+            model=args.model.resolve(),
+            tracker_db_url=tracker_db,
+            redis_db=REDIS_DB,
+            lock_prefix=f"bench{secrets.token_hex(4)}",
+            restart=False,
         )
         stack = ScaledStack(config)
         cells: list[Cell] = []
@@ -413,15 +489,21 @@ def main() -> None:
                 for concurrency in CONCURRENCY:
                     n = args.policy if concurrency > 1 else max(30, args.policy // 6)
                     cell = Cell("policy questions", setting, concurrency)
-                    cells.append(measure(cell, n, policy_job(driver, f"{tag}c{concurrency}"),
-                                         stack_pids))
+                    cells.append(
+                        measure(cell, n, policy_job(driver, f"{tag}c{concurrency}"), stack_pids)
+                    )
                     print_cell(cell)
                 for concurrency in CONCURRENCY:
                     n = max(args.flows, concurrency) if concurrency > 1 else 4
                     cell = Cell("rights flows", setting, concurrency)
-                    cells.append(measure(cell, n,
-                                         rights_flow(driver, customers, f"{tag}c{concurrency}"),
-                                         stack_pids))
+                    cells.append(
+                        measure(
+                            cell,
+                            n,
+                            rights_flow(driver, customers, f"{tag}c{concurrency}"),
+                            stack_pids,
+                        )
+                    )
                     print_cell(cell)
             rss = stack.rss()
             print("\nticket creation through the API on PostgreSQL:", flush=True)

@@ -200,7 +200,8 @@ def threshold_sweep(rows: list[dict[str, Any]]) -> str:
     ]
     for lang in ("zh", "en"):
         covered = [
-            r for r in rows
+            r
+            for r in rows
             if r["lang"] == lang and r["intent"] == "ask_policy" and r["full_intent"] != UNCOVERED
         ]
         uncovered = [r for r in rows if r["lang"] == lang and r["full_intent"] == UNCOVERED]

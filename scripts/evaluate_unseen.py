@@ -108,8 +108,6 @@ def table(summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "assistant.tar.gz"))
@@ -123,8 +121,9 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
-        json.dumps({"model": args.model, "summary": summary, "rows": rows}, ensure_ascii=False,
-                   indent=1),
+        json.dumps(
+            {"model": args.model, "summary": summary, "rows": rows}, ensure_ascii=False, indent=1
+        ),
         encoding="utf-8",
     )
     print(f"Unseen phrasings ({SET.relative_to(ROOT)}), model {args.model}\n")
@@ -132,8 +131,10 @@ def main() -> int:
     if args.show_errors:
         for r in rows:
             if r["outcome"] not in ("right", "search") or not r["intent_right"]:
-                print(f"- [{r['outcome']}] {r['text']!r}: expected {r['intent']}/"
-                      f"{r.get('topic')}, got {r['predicted_intent']} {r['selected_key']}")
+                print(
+                    f"- [{r['outcome']}] {r['text']!r}: expected {r['intent']}/"
+                    f"{r.get('topic')}, got {r['predicted_intent']} {r['selected_key']}"
+                )
     return 0
 
 

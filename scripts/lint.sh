@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH=.
 
 .venv-api/bin/ruff check .
+.venv-api/bin/ruff format --check .
 .venv-api/bin/mypy api privacy contract
 .venv-bot/bin/mypy bot actions ops privacy contract

@@ -371,7 +371,12 @@ def move(
         if not staff.may_move_to(identity, to_status):
             raise _lead_only("refuse a request")
         command = tickets.TransitionCommand(
-            reference, Actor.STAFF, identity.actor, Status(to_status), reason, version,
+            reference,
+            Actor.STAFF,
+            identity.actor,
+            Status(to_status),
+            reason,
+            version,
             refusal_ground,
         )
         ticket = tickets.transition(

@@ -28,8 +28,7 @@ def read_outbox(
     """
     return OutboxList(
         items=[
-            OutboxItem.model_validate(m, from_attributes=True)
-            for m in sink.newest(session, limit)
+            OutboxItem.model_validate(m, from_attributes=True) for m in sink.newest(session, limit)
         ]
     )
 

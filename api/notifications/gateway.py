@@ -46,9 +46,7 @@ class StandInGateway:
     """Production stand-in: records the hand-over, keeps nothing of the text."""
 
     def deliver(self, session: Session, message: Message) -> None:
-        log.info(
-            "gateway: %s handed over for %s", message.kind, masking.mask_personal(message.to)
-        )
+        log.info("gateway: %s handed over for %s", message.kind, masking.mask_personal(message.to))
 
 
 def gateway_for(settings: Settings) -> Gateway:

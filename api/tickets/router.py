@@ -149,9 +149,7 @@ def transition(
         refusal_ground=body.refusal_ground,
     )
     return TicketOut.of(
-        service.transition(
-            command, db_session=session, settings=settings, policy=policy, now=now
-        )
+        service.transition(command, db_session=session, settings=settings, policy=policy, now=now)
     )
 
 
@@ -180,9 +178,7 @@ def withdraw(
         assurance=proof.assurance,
     )
     return TicketOut.of(
-        service.transition(
-            command, db_session=session, settings=settings, policy=policy, now=now
-        )
+        service.transition(command, db_session=session, settings=settings, policy=policy, now=now)
     )
 
 

@@ -40,7 +40,9 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 ASSURANCE_RANK: dict[str, int] = {
-    Assurance.APP_SESSION: 1, Assurance.SMS_CODE: 2, Assurance.PHONE_PASSWORD: 2,
+    Assurance.APP_SESSION: 1,
+    Assurance.SMS_CODE: 2,
+    Assurance.PHONE_PASSWORD: 2,
 }
 
 ASSURANCE_FLOOR: dict[str, str] = {

@@ -134,9 +134,7 @@ class DelayNoticeIn(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {
-                    "reason": "The archive copy must be restored before deletion is confirmed."
-                }
+                {"reason": "The archive copy must be restored before deletion is confirmed."}
             ]
         },
     )

@@ -191,19 +191,25 @@ class IvrInput(InputChannel):
         lang = call.get("lang") or self.default_lang
         if call["silences"] >= MAX_SILENCES:
             return [
-                {"say": SILENCE_GOODBYE[lang], "lang": TTS_LANG[lang], "expect": "none",
-                 "end_call": True}
+                {
+                    "say": SILENCE_GOODBYE[lang],
+                    "lang": TTS_LANG[lang],
+                    "expect": "none",
+                    "end_call": True,
+                }
             ]
         repeat = [dict(p) for p in call["last_prompts"] if p.get("say")]
         if not repeat:
             repeat = [{"say": "", "lang": TTS_LANG[lang], "expect": "speech", "end_call": False}]
-        sorry = {"say": SILENCE_REPROMPT[lang], "lang": TTS_LANG[lang], "expect": "none",
-                 "end_call": False}
+        sorry = {
+            "say": SILENCE_REPROMPT[lang],
+            "lang": TTS_LANG[lang],
+            "expect": "none",
+            "end_call": False,
+        }
         return [sorry, *repeat]
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         ivr = Blueprint("ivr_webhook", __name__)
 
         @ivr.route("/", methods=["GET"])

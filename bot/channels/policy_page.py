@@ -52,8 +52,10 @@ def render(brand: str) -> str:
     for clause in clauses:
         depth = str(clause["id"]).count(".")
         level = 2 if depth <= 1 else 3
-        heading = "" if clause["id"].endswith(".intro") else (
-            f'<h{level}>{escape(clause["title"])}</h{level}>'
+        heading = (
+            ""
+            if clause["id"].endswith(".intro")
+            else (f"<h{level}>{escape(clause['title'])}</h{level}>")
         )
         sections.append(
             f'<section id="{_anchor(clause)}">{heading}{_paragraphs(clause["text"])}</section>'
@@ -70,5 +72,5 @@ def render(brand: str) -> str:
         f'<p><a href="../?brand={brand}">{BACK[lang]}</a></p>'
         f'<h1>{title}</h1><p class="policy-meta">{" · ".join(meta)}</p>'
         f'<nav aria-label="{CONTENTS[lang]}"><h2>{CONTENTS[lang]}</h2><ol>{contents}</ol></nav>'
-        f'{"".join(sections)}</main></body></html>'
+        f"{''.join(sections)}</main></body></html>"
     )

@@ -48,8 +48,7 @@ def visible_transcript(events: Iterable[Event]) -> list[dict[str, Any]]:
             offered.update({b["payload"]: b["title"] for b in buttons})
             if text or buttons:
                 transcript.append(
-                    {"from": "bot", "text": text, "time": data.get("timestamp"),
-                     "buttons": buttons}
+                    {"from": "bot", "text": text, "time": data.get("timestamp"), "buttons": buttons}
                 )
             continue
         # The raw payload: redaction may mask digits inside it, the offered ones are unmasked.

@@ -102,8 +102,7 @@ class TwilioVoiceChannel(TwilioVoiceInput):
         credentials = credentials or {}
         return cls(
             auth_token=credentials.get("auth_token") or os.environ.get("TWILIO_AUTH_TOKEN"),
-            agent_number=credentials.get("agent_number")
-            or os.environ.get("TWILIO_AGENT_NUMBER"),
+            agent_number=credentials.get("agent_number") or os.environ.get("TWILIO_AGENT_NUMBER"),
             public_url=credentials.get("public_url") or os.environ.get("TWILIO_PUBLIC_URL"),
             validate_signature=str(credentials.get("validate_signature", "true")).lower()
             != "false",
@@ -244,9 +243,7 @@ class TwilioVoiceChannel(TwilioVoiceInput):
 
     # -- webhook -----------------------------------------------------------------------
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         twilio = Blueprint("twilio_voice_webhook", __name__)
 
         @twilio.route("/", methods=["GET"])
@@ -296,18 +293,14 @@ class TwilioVoiceChannel(TwilioVoiceInput):
                 metadata["brand"] = brand
             collector = TwilioVoiceOutput()
             await on_new_message(
-                UserMessage(
-                    text, collector, call_sid, input_channel=self.name(), metadata=metadata
-                )
+                UserMessage(text, collector, call_sid, input_channel=self.name(), metadata=metadata)
             )
             if status in FINISHED_STATUSES:
                 # The caller is gone: nothing to say, only close the call.
                 twiml = VoiceResponse()
                 twiml.hangup()
                 return self._xml(str(twiml))
-            prompts = build_prompts(
-                collector.messages, lang, transfer=transfer, end_call=end_call
-            )
+            prompts = build_prompts(collector.messages, lang, transfer=transfer, end_call=end_call)
             return self._xml(self.twiml(prompts, brand))
 
         return twilio
@@ -317,8 +310,9 @@ class TwilioVoiceChannel(TwilioVoiceInput):
     ) -> str:
         silences += 1
         if silences >= MAX_SILENCES:
-            goodbye = [{"say": SILENCE_GOODBYE[lang], "lang": lang, "expect": "none",
-                        "end_call": True}]
+            goodbye = [
+                {"say": SILENCE_GOODBYE[lang], "lang": lang, "expect": "none", "end_call": True}
+            ]
             return self.twiml(goodbye, brand)
         last_text = await self._last_bot_text(request, call_sid)
         messages = [{"text": last_text or REPROMPT[lang]}]

@@ -116,9 +116,7 @@ def detect_context(text: str, metadata: dict[str, Any] | None = None) -> list[Co
     return found
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ConversationContextExtractor(RuleEntityExtractor):
     """Emits `lang` and `brand` on every message; needs no training."""
 

@@ -39,9 +39,7 @@ VIN = re.compile(_NOT_ALNUM_BEFORE + r"[A-HJ-NPR-Z0-9]{17}" + _NOT_ALNUM_AFTER, 
 ID_NUMBER = re.compile(_NOT_ALNUM_BEFORE + r"\d{17}[\dXx]" + _NOT_ALNUM_AFTER)
 # +86 / 86 prefix optional; groups of digits may be separated by one space or dash (138 0013 8000).
 MOBILE = re.compile(
-    _NOT_DIGIT_BEFORE
-    + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}"
-    + _NOT_DIGIT_AFTER
+    _NOT_DIGIT_BEFORE + r"(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}" + _NOT_DIGIT_AFTER
 )
 # A code stands alone: not glued to other digits, nor part of "138 0013" style groups.
 OTP = re.compile(r"(?<![0-9][ -])(?<![0-9A-Za-z])\d{6}(?![0-9A-Za-z])(?![ -][0-9])")
@@ -152,9 +150,7 @@ def redact(text: str) -> str:
     return ID_NUMBER.sub(ID_MASK, redacted)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class IdentifierExtractor(RuleEntityExtractor):
     """Adds the valid identifiers of a message as entities."""
 

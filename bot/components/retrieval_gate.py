@@ -34,9 +34,7 @@ RESPONSE_SELECTOR = "response_selector"
 GATED_INTENT = "gated_intent"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class RetrievalConfidenceGate(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:

@@ -58,9 +58,7 @@ def sentence_features(message: Message, use_sparse: bool) -> scipy.sparse.csr_ma
     return scipy.sparse.hstack(parts).tocsr()
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class TopicSelector(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:

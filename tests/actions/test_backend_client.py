@@ -12,8 +12,14 @@ from privacy.masking import mask_mobile, normalise_mobile
 
 
 def client_with(handler, attempts: int = 3) -> RightsClient:
-    settings = Settings(api_url="http://rights.test", bot_api_key="key", attempts=attempts,
-                        backoff_initial_s=0.01, backoff_max_s=0.02, timeout_s=0.5)
+    settings = Settings(
+        api_url="http://rights.test",
+        bot_api_key="key",
+        attempts=attempts,
+        backoff_initial_s=0.01,
+        backoff_max_s=0.02,
+        timeout_s=0.5,
+    )
     return RightsClient(settings, transport=httpx.MockTransport(handler))
 
 
@@ -38,8 +44,9 @@ async def test_4xx_is_not_retried_and_carries_the_error_body():
 
 async def test_429_gives_retry_after():
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(429, headers={"Retry-After": "1200"},
-                              json={"error": {"code": "too_many_codes"}})
+        return httpx.Response(
+            429, headers={"Retry-After": "1200"}, json={"error": {"code": "too_many_codes"}}
+        )
 
     with pytest.raises(BackendError) as caught:
         await client_with(handler).start_verification("13800138000")

@@ -15,8 +15,12 @@ from actions.settings import Settings
 from actions.tickets import ActionFinishRequest
 from tests.support.trackers import make_tracker, responses, slot_events
 
-PROOF = {"subject_proof": "p", "proof_expires_at": "2099-01-01T00:00:00Z",
-         "proof_assurance": "sms_code", "customer_id": "C-0001"}
+PROOF = {
+    "subject_proof": "p",
+    "proof_expires_at": "2099-01-01T00:00:00Z",
+    "proof_assurance": "sms_code",
+    "customer_id": "C-0001",
+}
 
 
 def backend(status: int, body: dict[str, Any], seen: list[httpx.Request]) -> RightsClient:
@@ -38,19 +42,35 @@ async def finish(client: RightsClient, domain: dict, slots: dict[str, Any]):
 
 
 def in_effect_409(field: str, purpose: str) -> dict[str, Any]:
-    return {"error": {"code": "already_in_effect", "message": "nothing to change",
-                      "field": field,
-                      "details": [{"purpose": purpose, "since": "2026-11-20T09:30:00+08:00"}]}}
+    return {
+        "error": {
+            "code": "already_in_effect",
+            "message": "nothing to change",
+            "field": field,
+            "details": [{"purpose": purpose, "since": "2026-11-20T09:30:00+08:00"}],
+        }
+    }
 
 
 @pytest.mark.parametrize(
     ("lang", "slots", "field", "purpose", "label", "since"),
     [
-        ("zh", {"request_type": "unsubscribe_marketing"}, "type", "marketing",
-         "接收商业广告等营销推广信息", "2026年11月20日"),
-        ("en", {"request_type": "withdraw_consent", "consent_purpose": "dealer_sharing"},
-         "details.purpose", "dealer_sharing",
-         "sharing personal information with authorised dealers", "20 November 2026"),
+        (
+            "zh",
+            {"request_type": "unsubscribe_marketing"},
+            "type",
+            "marketing",
+            "接收商业广告等营销推广信息",
+            "2026年11月20日",
+        ),
+        (
+            "en",
+            {"request_type": "withdraw_consent", "consent_purpose": "dealer_sharing"},
+            "details.purpose",
+            "dealer_sharing",
+            "sharing personal information with authorised dealers",
+            "20 November 2026",
+        ),
     ],
 )
 async def test_a_request_that_changes_nothing_says_so_and_files_nothing(
@@ -73,11 +93,20 @@ async def test_a_request_that_changes_nothing_says_so_and_files_nothing(
 
 
 async def test_an_immediate_request_says_only_that_it_took_effect(domain):
-    body = {"reference": "PR-2026-000042", "type": "unsubscribe_marketing",
-            "status": "completed", "brand": "mini", "due_at": "2026-12-23T23:59:59+08:00",
-            "closed_at": "2026-12-02T10:00:00+08:00", "resolution": "unsubscribed"}
-    _, dispatcher = await finish(backend(201, body, []), domain, {
-        "request_type": "unsubscribe_marketing", "confirm_request": True, "request_counter": 1.0})
+    body = {
+        "reference": "PR-2026-000042",
+        "type": "unsubscribe_marketing",
+        "status": "completed",
+        "brand": "mini",
+        "due_at": "2026-12-23T23:59:59+08:00",
+        "closed_at": "2026-12-02T10:00:00+08:00",
+        "resolution": "unsubscribed",
+    }
+    _, dispatcher = await finish(
+        backend(201, body, []),
+        domain,
+        {"request_type": "unsubscribe_marketing", "confirm_request": True, "request_counter": 1.0},
+    )
     assert responses(dispatcher) == ["utter_in_effect_unsubscribe_marketing"]
     assert dispatcher.messages[0]["reference"] == "PR-2026-000042"
     # No "we will reply by": the response has no reply date to fill.
@@ -87,27 +116,51 @@ async def test_an_immediate_request_says_only_that_it_took_effect(domain):
 
 
 def ticket(status: str, **extra: Any) -> dict[str, Any]:
-    return {"reference": "PR-2026-000007", "type": "deletion", "status": status,
-            "brand": "bmw", "due_at": "2026-12-30T23:59:59+08:00", **extra}
+    return {
+        "reference": "PR-2026-000007",
+        "type": "deletion",
+        "status": status,
+        "brand": "bmw",
+        "due_at": "2026-12-30T23:59:59+08:00",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(
     ("lang", "found", "said", "closed", "outcome"),
     [
-        ("zh", ticket("completed", closed_at="2026-12-05T16:00:00+08:00",
-                      resolution="已删除您的个人信息并通知接收方"),
-         "utter_status_line_completed", "2026年12月5日", "已删除您的个人信息并通知接收方"),
-        ("en", ticket("refused", closed_at="2026-12-04T16:00:00+08:00",
-                      refusal_ground="trade_secrets", resolution="x [bmw.5.8: ...]"),
-         "utter_status_line_refused", "4 December 2026", "the request involves trade secrets"),
+        (
+            "zh",
+            ticket(
+                "completed",
+                closed_at="2026-12-05T16:00:00+08:00",
+                resolution="已删除您的个人信息并通知接收方",
+            ),
+            "utter_status_line_completed",
+            "2026年12月5日",
+            "已删除您的个人信息并通知接收方",
+        ),
+        (
+            "en",
+            ticket(
+                "refused",
+                closed_at="2026-12-04T16:00:00+08:00",
+                refusal_ground="trade_secrets",
+                resolution="x [bmw.5.8: ...]",
+            ),
+            "utter_status_line_refused",
+            "4 December 2026",
+            "the request involves trade secrets",
+        ),
     ],
 )
 async def test_a_closed_ticket_says_when_and_how_it_closed(
     domain, lang, found, said, closed, outcome
 ):
     client = backend(200, found, [])
-    _, dispatcher = await finish(client, domain, {
-        "request_type": "status", "ticket_ref": "PR-2026-000007", "lang": lang})
+    _, dispatcher = await finish(
+        client, domain, {"request_type": "status", "ticket_ref": "PR-2026-000007", "lang": lang}
+    )
     assert responses(dispatcher) == [said]
     line = dispatcher.messages[0]
     assert line["closed_date"] == closed
@@ -116,8 +169,11 @@ async def test_a_closed_ticket_says_when_and_how_it_closed(
 
 
 async def test_an_open_ticket_still_says_its_reply_date(domain):
-    _, dispatcher = await finish(backend(200, ticket("in_progress"), []), domain, {
-        "request_type": "status", "ticket_ref": "PR-2026-000007", "lang": "en"})
+    _, dispatcher = await finish(
+        backend(200, ticket("in_progress"), []),
+        domain,
+        {"request_type": "status", "ticket_ref": "PR-2026-000007", "lang": "en"},
+    )
     assert responses(dispatcher) == ["utter_status_line"]
     assert dispatcher.messages[0]["due_date"] == "30 December 2026"
 

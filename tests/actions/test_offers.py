@@ -19,9 +19,7 @@ from actions.offers import (
 )
 
 
-def tracker(
-    events: list[dict[str, Any]], slots: dict[str, Any], intent: str, text: str
-) -> Tracker:
+def tracker(events: list[dict[str, Any]], slots: dict[str, Any], intent: str, text: str) -> Tracker:
     latest = {"intent": {"name": intent, "confidence": 0.9}, "text": text, "entities": []}
     events = [*events, {"event": "user", "text": text, "parse_data": latest}]
     return Tracker("c", {"lang": "en", **slots}, latest, events, False, None, {}, "action_listen")

@@ -37,13 +37,27 @@ async def test_deletion_grounds_follow_the_brands_policy(domain, brand):
 @pytest.mark.parametrize(
     ("slots", "expected"),
     [
-        ({"request_type": "withdraw_consent", "consent_purpose": "finance_sharing", "lang": "en"},
-         {"purpose": "sharing personal information with BMW Automotive Finance"}),
-        ({"request_type": "deletion", "deletion_ground": "service_ended", "brand": "bmw",
-          "lang": "zh"},
-         {"ground": "我们不再为您提供产品或服务",
-          "recipients": "中国联合网络通信有限公司上海市分公司（运营商）、授权经销商、"
-                        "宝马汽车金融（中国）有限公司"}),
+        (
+            {
+                "request_type": "withdraw_consent",
+                "consent_purpose": "finance_sharing",
+                "lang": "en",
+            },
+            {"purpose": "sharing personal information with BMW Automotive Finance"},
+        ),
+        (
+            {
+                "request_type": "deletion",
+                "deletion_ground": "service_ended",
+                "brand": "bmw",
+                "lang": "zh",
+            },
+            {
+                "ground": "我们不再为您提供产品或服务",
+                "recipients": "中国联合网络通信有限公司上海市分公司（运营商）、授权经销商、"
+                "宝马汽车金融（中国）有限公司",
+            },
+        ),
     ],
 )
 async def test_confirmation_states_what_will_happen_in_the_policys_words(domain, slots, expected):
@@ -63,9 +77,7 @@ def test_every_confirmation_has_both_languages_and_yes_no_buttons(domain):
             continue
         # Chat variations; the hotline channels have their own spoken ones.
         variations = [
-            v
-            for v in domain["responses"][f"utter_confirm_{request_type}"]
-            if "channel" not in v
+            v for v in domain["responses"][f"utter_confirm_{request_type}"] if "channel" not in v
         ]
         assert len(variations) == 2
         for variation in variations:

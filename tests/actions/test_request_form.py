@@ -190,8 +190,12 @@ async def test_a_policy_question_is_left_to_the_rules(domain):
 async def test_consent_purpose(domain, answer, lang, expected):
     slots, dispatcher = await run(
         domain,
-        slots={"request_type": "withdraw_consent", "requested_slot": "consent_purpose",
-               "lang": lang, **SMS_PROOF},
+        slots={
+            "request_type": "withdraw_consent",
+            "requested_slot": "consent_purpose",
+            "lang": lang,
+            **SMS_PROOF,
+        },
         text=answer,
         candidates={"consent_purpose": answer},
     )
@@ -214,8 +218,12 @@ async def test_consent_purpose(domain, answer, lang, expected):
 async def test_deletion_ground_comes_from_the_brands_list(domain, brand, answer, expected):
     slots, _ = await run(
         domain,
-        slots={"request_type": "deletion", "requested_slot": "deletion_ground", "brand": brand,
-               **SMS_PROOF},
+        slots={
+            "request_type": "deletion",
+            "requested_slot": "deletion_ground",
+            "brand": brand,
+            **SMS_PROOF,
+        },
         text=answer,
         candidates={"deletion_ground": answer},
     )
@@ -225,13 +233,17 @@ async def test_deletion_ground_comes_from_the_brands_list(domain, brand, answer,
 async def test_rectification_collects_what_is_wrong_then_the_correction(domain):
     base = {"request_type": "rectification", **SMS_PROOF}
     slots, _ = await run(
-        domain, slots={**base, "requested_slot": "rect_field"}, text="地址",
+        domain,
+        slots={**base, "requested_slot": "rect_field"},
+        text="地址",
         candidates={"rect_field": "  地址  "},
     )
     assert slots["rect_field"] == "地址"
     assert slots["requested_slot"] == "rect_value"
     slots, dispatcher = await run(
-        domain, slots={**base, "rect_field": "地址", "requested_slot": "rect_value"}, text="x",
+        domain,
+        slots={**base, "rect_field": "地址", "requested_slot": "rect_value"},
+        text="x",
         candidates={"rect_value": "x"},
     )
     assert slots["rect_value"] is None
@@ -240,8 +252,11 @@ async def test_rectification_collects_what_is_wrong_then_the_correction(domain):
 
 @pytest.mark.parametrize(
     ("request_type", "slot"),
-    [("portability", "third_party"), ("decision_explanation", "decision"),
-     ("complaint", "complaint_summary")],
+    [
+        ("portability", "third_party"),
+        ("decision_explanation", "decision"),
+        ("complaint", "complaint_summary"),
+    ],
 )
 async def test_free_text_details(domain, request_type, slot):
     slots, _ = await run(
@@ -270,7 +285,7 @@ async def test_an_error_in_validation_ends_the_form_with_an_apology(domain, monk
 
 
 async def test_a_free_text_answer_that_sounds_like_a_request_is_taken_as_the_answer(domain):
-    """"You keep sending ads after I unsubscribed" is a complaint summary, not a new request."""
+    """ "You keep sending ads after I unsubscribed" is a complaint summary, not a new request."""
     text = "i unsubscribed and you still send ads"
     slots, dispatcher = await run(
         domain,

@@ -56,8 +56,13 @@ def test_idempotency_key_is_stable_and_changes_with_the_request():
 
 async def test_withdraw_consent_is_filed_and_already_in_effect(api, client, domain):
     identity = await verify(api, client, WANG_FANG)
-    slots = {**identity, "request_type": "withdraw_consent", "consent_purpose": "marketing",
-             "confirm_request": True, "request_counter": 1.0}
+    slots = {
+        **identity,
+        "request_type": "withdraw_consent",
+        "consent_purpose": "marketing",
+        "confirm_request": True,
+        "request_counter": 1.0,
+    }
     events, dispatcher = await finish(client, domain, slots, sender="withdraw-zh")
     # Taken effect at once: only that is said, no reply date.
     assert responses(dispatcher) == ["utter_in_effect_withdraw_consent"]
@@ -71,8 +76,13 @@ async def test_withdraw_consent_is_filed_and_already_in_effect(api, client, doma
 
 async def test_english_due_date_and_unsubscribe(api, client, domain):
     identity = await verify(api, client, CHEN_JING)
-    slots = {**identity, "lang": "en", "request_type": "unsubscribe_marketing",
-             "confirm_request": True, "request_counter": 1.0}
+    slots = {
+        **identity,
+        "lang": "en",
+        "request_type": "unsubscribe_marketing",
+        "confirm_request": True,
+        "request_counter": 1.0,
+    }
     _, dispatcher = await finish(client, domain, slots, sender="unsub-en")
     assert responses(dispatcher) == ["utter_in_effect_unsubscribe_marketing"]
     filed = message(dispatcher, "utter_in_effect_unsubscribe_marketing")
@@ -81,9 +91,14 @@ async def test_english_due_date_and_unsubscribe(api, client, domain):
 
 async def test_a_filed_request_says_its_reply_date(api, client, domain):
     identity = await verify(api, client, CHEN_JING)
-    slots = {**identity, "lang": "en", "request_type": "complaint",
-             "complaint_summary": "Calls at night", "confirm_request": True,
-             "request_counter": 1.0}
+    slots = {
+        **identity,
+        "lang": "en",
+        "request_type": "complaint",
+        "complaint_summary": "Calls at night",
+        "confirm_request": True,
+        "request_counter": 1.0,
+    }
     _, dispatcher = await finish(client, domain, slots, sender="complaint-en")
     filed = message(dispatcher, "utter_ticket_filed")
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", filed["due_date"])
@@ -106,12 +121,20 @@ async def test_every_request_type_is_filed_with_its_details(
     api, client, domain, request_type, details
 ):
     identity = await verify(api, client, ZHANG_WEI)
-    slots = {**identity, "request_type": request_type, "confirm_request": True,
-             "request_counter": 1.0, **details}
+    slots = {
+        **identity,
+        "request_type": request_type,
+        "confirm_request": True,
+        "request_counter": 1.0,
+        **details,
+    }
     _, dispatcher = await finish(client, domain, slots, sender=f"file-{request_type}")
     # A MINI decision explanation is answered at once (the policy says there is none to explain).
-    said = "utter_in_effect_decision_explanation" if request_type == "decision_explanation" \
+    said = (
+        "utter_in_effect_decision_explanation"
+        if request_type == "decision_explanation"
         else "utter_ticket_filed"
+    )
     assert responses(dispatcher)[0] == said
     reference = message(dispatcher, said)["reference"]
     ticket = await client.get_ticket(identity["subject_proof"], reference)
@@ -123,8 +146,13 @@ async def test_every_request_type_is_filed_with_its_details(
 
 async def test_a_retry_files_once_and_a_new_request_files_again(api, client, domain):
     identity = await verify(api, client, LI_LEI)
-    slots = {**identity, "request_type": "complaint", "complaint_summary": "Calls at night",
-             "confirm_request": True, "request_counter": 3.0}
+    slots = {
+        **identity,
+        "request_type": "complaint",
+        "complaint_summary": "Calls at night",
+        "confirm_request": True,
+        "request_counter": 3.0,
+    }
     _, first = await finish(client, domain, slots, sender="retry-conv")
     _, retry = await finish(client, domain, slots, sender="retry-conv")
     first_ref = message(first, "utter_ticket_filed")["reference"]
@@ -132,8 +160,9 @@ async def test_a_retry_files_once_and_a_new_request_files_again(api, client, dom
     # The proof has filed its ticket: a new request needs a new verification...
     assert "mobile" in required_for({**slots, "proof_used": True})
     again = await verify(api, client, LI_LEI)
-    _, new = await finish(client, domain, {**slots, **again, "request_counter": 4.0},
-                          sender="retry-conv")
+    _, new = await finish(
+        client, domain, {**slots, **again, "request_counter": 4.0}, sender="retry-conv"
+    )
     assert message(new, "utter_ticket_filed")["reference"] != first_ref
 
 
@@ -143,8 +172,9 @@ async def test_a_used_proof_is_not_sent_again_for_a_new_ticket(api, client, doma
     events, _ = await finish(client, domain, {**base, "request_counter": 1.0}, sender="used")
     assert events["proof_used"] is True
     # Were the used proof sent anyway, the backend refuses it and the bot asks to verify again.
-    events, dispatcher = await finish(client, domain, {**base, "request_counter": 2.0},
-                                      sender="used")
+    events, dispatcher = await finish(
+        client, domain, {**base, "request_counter": 2.0}, sender="used"
+    )
     assert responses(dispatcher) == ["utter_proof_expired"]
     assert events["subject_proof"] is None
 
@@ -153,15 +183,25 @@ async def test_backend_down_keeps_the_request_and_files_it_on_the_next_turn(
     api, client, down_client, domain
 ):
     identity = await verify(api, client, LI_LEI)
-    slots = {**identity, "request_type": "deletion", "deletion_ground": "no_longer_using",
-             "confirm_request": True, "request_counter": 1.0}
+    slots = {
+        **identity,
+        "request_type": "deletion",
+        "deletion_ground": "no_longer_using",
+        "confirm_request": True,
+        "request_counter": 1.0,
+    }
     events, dispatcher = await finish(down_client, domain, slots, sender="outage")
     assert responses(dispatcher) == ["utter_filing_unavailable"]
     assert events == {"pending_filing": True}  # nothing else is reset
 
     still_down = CollectingDispatcher()
-    tracker = make_tracker({**slots, "pending_filing": True}, intent="affirm", text="再试一次",
-                           sender="outage", active_loop=None)
+    tracker = make_tracker(
+        {**slots, "pending_filing": True},
+        intent="affirm",
+        text="再试一次",
+        sender="outage",
+        active_loop=None,
+    )
     events = slot_events(await pending(down_client).run(still_down, tracker, domain))
     assert events == {"pending_filing": True}
 
@@ -177,7 +217,9 @@ async def test_backend_down_keeps_the_request_and_files_it_on_the_next_turn(
 async def test_the_customer_may_drop_a_pending_request(domain, down_client):
     tracker = make_tracker(
         {"request_type": "complaint", "pending_filing": True, "complaint_summary": "x y"},
-        intent="deny", text="算了", active_loop=None,
+        intent="deny",
+        text="算了",
+        active_loop=None,
     )
     dispatcher = CollectingDispatcher()
     events = slot_events(await pending(down_client).run(dispatcher, tracker, domain))
@@ -196,8 +238,13 @@ async def test_the_customer_may_drop_a_pending_request(domain, down_client):
     ],
 )
 async def test_ended_without_filing(down_client, domain, outcome, confirm, expected):
-    slots = {"request_type": "deletion", "flow_outcome": outcome, "confirm_request": confirm,
-             "subject_proof": "p", "proof_expires_at": "2099-01-01T00:00:00Z"}
+    slots = {
+        "request_type": "deletion",
+        "flow_outcome": outcome,
+        "confirm_request": confirm,
+        "subject_proof": "p",
+        "proof_expires_at": "2099-01-01T00:00:00Z",
+    }
     events, dispatcher = await finish(down_client, domain, slots)
     assert responses(dispatcher) == expected
     assert events["request_type"] is None and events["flow_outcome"] is None
@@ -213,8 +260,13 @@ async def test_no_ticket_without_a_proof(client, domain):
 
 
 async def test_a_forged_proof_is_refused_by_the_backend(client, domain):
-    slots = {"request_type": "access_copy", "confirm_request": True, "subject_proof": "forged",
-             "proof_expires_at": "2099-01-01T00:00:00Z", "proof_assurance": "sms_code"}
+    slots = {
+        "request_type": "access_copy",
+        "confirm_request": True,
+        "subject_proof": "forged",
+        "proof_expires_at": "2099-01-01T00:00:00Z",
+        "proof_assurance": "sms_code",
+    }
     events, dispatcher = await finish(client, domain, slots)
     assert responses(dispatcher) == ["utter_proof_expired"]
     assert events["subject_proof"] is None
@@ -222,9 +274,17 @@ async def test_a_forged_proof_is_refused_by_the_backend(client, domain):
 
 async def test_status_lists_the_customers_own_tickets(api, client, domain):
     identity = await verify(api, client, WANG_FANG)
-    await finish(client, domain, {**identity, "request_type": "access_copy",
-                                  "confirm_request": True, "request_counter": 9.0},
-                 sender="status-conv")
+    await finish(
+        client,
+        domain,
+        {
+            **identity,
+            "request_type": "access_copy",
+            "confirm_request": True,
+            "request_counter": 9.0,
+        },
+        sender="status-conv",
+    )
     events, dispatcher = await finish(client, domain, {**identity, "request_type": "status"})
     names = responses(dispatcher)
     assert names[0] == "utter_status_intro"
@@ -243,26 +303,34 @@ async def test_status_lists_the_customers_own_tickets(api, client, domain):
 
 async def test_status_of_a_typed_reference_is_checked_against_the_identity(api, client, domain):
     owner = await verify(api, client, CHEN_JING)
-    _, filed = await finish(client, domain, {**owner, "request_type": "access_copy",
-                                             "confirm_request": True, "request_counter": 1.0},
-                            sender="owner-conv")
+    _, filed = await finish(
+        client,
+        domain,
+        {**owner, "request_type": "access_copy", "confirm_request": True, "request_counter": 1.0},
+        sender="owner-conv",
+    )
     reference = message(filed, "utter_ticket_filed")["reference"]
 
-    _, own = await finish(client, domain, {**owner, "request_type": "status",
-                                           "ticket_ref": reference.lower()})
+    _, own = await finish(
+        client, domain, {**owner, "request_type": "status", "ticket_ref": reference.lower()}
+    )
     assert responses(own) == ["utter_status_line"]
     assert own.messages[0]["reference"] == reference
 
     stranger = await verify(api, client, ZHANG_WEI)
-    _, other = await finish(client, domain, {**stranger, "request_type": "status",
-                                             "ticket_ref": reference})
+    _, other = await finish(
+        client, domain, {**stranger, "request_type": "status", "ticket_ref": reference}
+    )
     assert responses(other) == ["utter_status_not_found"]
     assert "status_label" not in other.messages[0]
 
 
 async def test_status_with_the_backend_down(down_client, domain):
-    slots = {"request_type": "status", "subject_proof": "p",
-             "proof_expires_at": "2099-01-01T00:00:00Z"}
+    slots = {
+        "request_type": "status",
+        "subject_proof": "p",
+        "proof_expires_at": "2099-01-01T00:00:00Z",
+    }
     _, dispatcher = await finish(down_client, domain, slots)
     assert responses(dispatcher) == ["utter_status_unavailable"]
 
@@ -272,8 +340,13 @@ async def test_an_error_while_finishing_apologises_and_resets(client, domain, mo
         raise RuntimeError("boom")
 
     monkeypatch.setattr(tickets, "file_request", broken)
-    slots = {"request_type": "complaint", "confirm_request": True, "subject_proof": "p",
-             "proof_expires_at": "2099-01-01T00:00:00Z", "complaint_summary": "abc"}
+    slots = {
+        "request_type": "complaint",
+        "confirm_request": True,
+        "subject_proof": "p",
+        "proof_expires_at": "2099-01-01T00:00:00Z",
+        "complaint_summary": "abc",
+    }
     events, dispatcher = await finish(client, domain, slots)
     assert responses(dispatcher) == ["utter_request_error"]
     assert events["request_type"] is None
@@ -286,20 +359,39 @@ async def test_5xx_is_retried_with_the_same_idempotency_key(domain):
         seen.append(request.headers["Idempotency-Key"])
         if len(seen) < 3:
             return httpx.Response(503, json={"error": {"code": "unavailable"}})
-        return httpx.Response(201, json={"reference": "PR-2026-000777", "type": "complaint",
-                                         "due_at": "2026-12-11T15:59:59Z",
-                                         "due_at_provisional": True, "brand": "bmw"})
+        return httpx.Response(
+            201,
+            json={
+                "reference": "PR-2026-000777",
+                "type": "complaint",
+                "due_at": "2026-12-11T15:59:59Z",
+                "due_at_provisional": True,
+                "brand": "bmw",
+            },
+        )
 
     from actions.settings import Settings
 
     client = RightsClient(
-        Settings(api_url="http://rights.test", bot_api_key="k", attempts=3,
-                 backoff_initial_s=0.01, backoff_max_s=0.02),
+        Settings(
+            api_url="http://rights.test",
+            bot_api_key="k",
+            attempts=3,
+            backoff_initial_s=0.01,
+            backoff_max_s=0.02,
+        ),
         transport=httpx.MockTransport(handler),
     )
-    slots = {"request_type": "complaint", "confirm_request": True, "subject_proof": "p",
-             "proof_expires_at": "2099-01-01T00:00:00Z", "complaint_summary": "abc",
-             "lang": "en", "brand": "mini", "request_counter": 1.0}
+    slots = {
+        "request_type": "complaint",
+        "confirm_request": True,
+        "subject_proof": "p",
+        "proof_expires_at": "2099-01-01T00:00:00Z",
+        "complaint_summary": "abc",
+        "lang": "en",
+        "brand": "mini",
+        "request_counter": 1.0,
+    }
     events, dispatcher = await finish(client, domain, slots)
     assert len(seen) == 3 and len(set(seen)) == 1
     assert responses(dispatcher) == ["utter_ticket_filed", "utter_due_provisional"]

@@ -176,7 +176,9 @@ async def test_app_session_replaces_the_code_only_for_low_risk_flows(
 ):
     token = api.app_session_token("C-0002")
     tracker = make_tracker(
-        intent=intent, metadata={"session_token": token}, latest_action="action_listen",
+        intent=intent,
+        metadata={"session_token": token},
+        latest_action="action_listen",
         active_loop=None,
     )
     action = ActionStartRequest()
@@ -217,8 +219,12 @@ async def test_a_verified_identity_is_reused_for_the_next_request(api, client, d
 async def test_on_activation_a_kept_identity_is_not_checked_again(down_client, domain):
     """Prefilled identity slots are validated when the form starts: no SMS, straight on."""
     tracker = make_tracker(
-        {"request_type": "unsubscribe_marketing", "subject_proof": "p",
-         "proof_expires_at": "2099-01-01T00:00:00Z", "proof_assurance": "app_session"},
+        {
+            "request_type": "unsubscribe_marketing",
+            "subject_proof": "p",
+            "proof_expires_at": "2099-01-01T00:00:00Z",
+            "proof_assurance": "app_session",
+        },
         intent="request_unsubscribe",
         candidates={"mobile": "app_session", "otp_code": "app_session"},
         latest_action="action_start_request",

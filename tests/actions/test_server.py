@@ -20,7 +20,7 @@ TOKEN = "test-action-token-0123456789abcdef"
 SECRET_TEXT = "我的手机 13800138000 身份证 11010519491231002X 验证码 482913"
 
 FAKE_ACTIONS = textwrap.dedent(
-    '''
+    """
     from rasa_sdk import Action
 
 
@@ -40,7 +40,7 @@ FAKE_ACTIONS = textwrap.dedent(
         async def run(self, dispatcher, tracker, domain):
             # An exception whose message quotes the customer's text, as careless code would.
             raise RuntimeError("failed on " + tracker.latest_message.get("text", ""))
-    '''
+    """
 )
 
 
@@ -83,9 +83,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "actions.server", "--port", str(port), "--actions",
-             "fake_actions", "--log-level", "DEBUG"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "actions.server",
+                "--port",
+                str(port),
+                "--actions",
+                "fake_actions",
+                "--log-level",
+                "DEBUG",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -129,8 +141,9 @@ def test_webhook_runs_with_the_token(server: tuple[str, Path]) -> None:
     r = httpx.post(f"{url}/webhook", params={"token": TOKEN}, json=_call("action_echo"))
     assert r.status_code == 200, r.text
     assert r.json()["responses"][0]["text"] == "ok"
-    bearer = httpx.post(f"{url}/webhook", headers={"Authorization": f"Bearer {TOKEN}"},
-                        json=_call("action_echo"))
+    bearer = httpx.post(
+        f"{url}/webhook", headers={"Authorization": f"Bearer {TOKEN}"}, json=_call("action_echo")
+    )
     assert bearer.status_code == 200
 
 
@@ -150,8 +163,12 @@ def test_error_names_the_action_and_echoes_nothing(server: tuple[str, Path]) -> 
 
 def test_malformed_body_is_a_short_4xx(server: tuple[str, Path]) -> None:
     url, _ = server
-    r = httpx.post(f"{url}/webhook", params={"token": TOKEN}, content=b"{not json 13800138000",
-                   headers={"Content-Type": "application/json"})
+    r = httpx.post(
+        f"{url}/webhook",
+        params={"token": TOKEN},
+        content=b"{not json 13800138000",
+        headers={"Content-Type": "application/json"},
+    )
     assert 400 <= r.status_code < 500
     assert "13800138000" not in r.text
     json.loads(r.text)

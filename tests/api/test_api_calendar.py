@@ -174,7 +174,7 @@ def test_recompute_uses_the_file_and_the_console_shows_it(db_url: str, tmp_path:
         sign_in(client, token=staff)
         page = client.get("/console/queue").text
         assert "2004–2026" in page and "2027 年起未知" in page
-        assert ticket["reference"] in page.split("<section class=\"calendar\"")[1]
+        assert ticket["reference"] in page.split('<section class="calendar"')[1]
     _write(directory, INVENTED_2027)
     # The next start loads the file and recomputes the provisional due date.
     with TestClient(
@@ -187,6 +187,6 @@ def test_recompute_uses_the_file_and_the_console_shows_it(db_url: str, tmp_path:
             again["due_at"] == "2027-01-06T23:59:59+08:00" and again["due_at_provisional"] is False
         )
         sign_in(client, token=staff)
-        calendar = client.get("/console/queue").text.split("<section class=\"calendar\"")[1]
+        calendar = client.get("/console/queue").text.split('<section class="calendar"')[1]
         assert "2027.yml" in calendar and "2028" in calendar
         assert ticket["reference"] not in calendar

@@ -30,25 +30,37 @@ def spec(client: TestClient) -> dict[str, Any]:
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(method.upper(), path, op) for path, ops in spec["paths"].items()
-            for method, op in ops.items() if method in METHODS]
+    return [
+        (method.upper(), path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if method in METHODS
+    ]
 
 
 def body_schemas(op: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(where, schema) of the request body and of every response body of an operation."""
-    found = [("request", media["schema"])
-             for media in op.get("requestBody", {}).get("content", {}).values()]
+    found = [
+        ("request", media["schema"])
+        for media in op.get("requestBody", {}).get("content", {}).values()
+    ]
     for status, response in op["responses"].items():
-        found += [(status, media["schema"]) for media in response.get("content", {}).values()
-                  if "schema" in media]
+        found += [
+            (status, media["schema"])
+            for media in response.get("content", {}).values()
+            if "schema" in media
+        ]
     return found
 
 
 def test_every_operation_says_what_it_does(spec: dict[str, Any]) -> None:
     ops = operations(spec)
     assert len(ops) >= 17
-    missing = [f"{m} {p}" for m, p, op in ops
-               if not op.get("summary") or len(op.get("description", "").split()) < 6]
+    missing = [
+        f"{m} {p}"
+        for m, p, op in ops
+        if not op.get("summary") or len(op.get("description", "").split()) < 6
+    ]
     assert missing == []
 
 
@@ -64,12 +76,26 @@ def test_every_body_has_an_example(spec: dict[str, Any]) -> None:
     assert missing == []
 
 
-MODULES = [audit_schemas, consent_schemas, errors, dev_schemas, notification_schemas,
-           subject_schemas, ticket_schemas, verification_schemas]
+MODULES = [
+    audit_schemas,
+    consent_schemas,
+    errors,
+    dev_schemas,
+    notification_schemas,
+    subject_schemas,
+    ticket_schemas,
+    verification_schemas,
+]
 MODELS = sorted(
-    {obj for module in MODULES for obj in vars(module).values()
-     if isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__
-     and (obj.model_config.get("json_schema_extra") or {})},
+    {
+        obj
+        for module in MODULES
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, BaseModel)
+        and obj.__module__ == module.__name__
+        and (obj.model_config.get("json_schema_extra") or {})
+    },
     key=lambda model: model.__name__,
 )
 
@@ -85,18 +111,27 @@ def test_examples_are_valid_bodies(model: type[BaseModel]) -> None:
 
 def test_three_auth_schemes_for_authorize(spec: dict[str, Any]) -> None:
     schemes = spec["components"]["securitySchemes"]
-    assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header",
-                                 "name": "X-API-Key"}
-    assert schemes["SubjectProof"] == {**schemes["SubjectProof"], "type": "apiKey",
-                                       "in": "header", "name": "X-Subject-Proof"}
-    assert schemes["StaffBearer"] == {**schemes["StaffBearer"], "type": "http",
-                                      "scheme": "bearer"}
+    assert schemes["ApiKey"] == {
+        **schemes["ApiKey"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    assert schemes["SubjectProof"] == {
+        **schemes["SubjectProof"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Subject-Proof",
+    }
+    assert schemes["StaffBearer"] == {**schemes["StaffBearer"], "type": "http", "scheme": "bearer"}
     security = {(m, p): op.get("security") for m, p, op in operations(spec)}
     assert security[("POST", "/v1/tickets")] == [{"ApiKey": [], "SubjectProof": []}]
     assert security[("GET", "/v1/tickets")] == [{"StaffBearer": []}]
     assert security[("POST", "/v1/verifications")] == [{"ApiKey": []}]
     assert security[("GET", "/v1/tickets/{reference}")] == [
-        {"StaffBearer": []}, {"ApiKey": [], "SubjectProof": []}]
+        {"StaffBearer": []},
+        {"ApiKey": [], "SubjectProof": []},
+    ]
     assert security[("GET", "/healthz")] is None
 
 

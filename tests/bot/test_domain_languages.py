@@ -31,9 +31,7 @@ CORE_RESPONSES = load_responses("core.yml")
 
 def conditions(variation: dict[str, Any]) -> dict[str, Any]:
     return {
-        c["name"]: c["value"]
-        for c in variation.get("condition") or []
-        if c.get("type") == "slot"
+        c["name"]: c["value"] for c in variation.get("condition") or [] if c.get("type") == "slot"
     }
 
 

@@ -97,7 +97,10 @@ def test_built_from_the_endpoint_config_as_rasa_does(prefix: str) -> None:
     from rasa.utils.endpoints import EndpointConfig
 
     config = EndpointConfig(
-        url=REDIS_HOST, type="bot.lock_store.AtomicRedisLockStore", port=6379, db=REDIS_DB,
+        url=REDIS_HOST,
+        type="bot.lock_store.AtomicRedisLockStore",
+        port=6379,
+        db=REDIS_DB,
         key_prefix=prefix,
     )
     store = LockStore.create(config)

@@ -102,9 +102,7 @@ async def test_health_route_still_there(client: Client) -> None:
         ),
     ],
 )
-async def test_bad_bodies_name_the_field(
-    client: Client, body: dict[str, Any], field: str
-) -> None:
+async def test_bad_bodies_name_the_field(client: Client, body: dict[str, Any], field: str) -> None:
     inbox = client[1]
     status, payload = await post(client, body)
     assert status == 400

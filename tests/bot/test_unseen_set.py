@@ -21,11 +21,26 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 UNSEEN = ROOT / "tests" / "nlu" / "unseen_phrasings.yml"
 INTENTS = {
-    "greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "out_of_scope",
-    "request_human", "inform", "ask_policy", "request_unsubscribe", "request_withdraw_consent",
-    "request_cancel_account", "request_access_copy", "request_rectification",
-    "request_deletion", "request_portability", "request_decision_explanation",
-    "file_complaint", "check_ticket_status",
+    "greet",
+    "goodbye",
+    "affirm",
+    "deny",
+    "thank",
+    "bot_challenge",
+    "out_of_scope",
+    "request_human",
+    "inform",
+    "ask_policy",
+    "request_unsubscribe",
+    "request_withdraw_consent",
+    "request_cancel_account",
+    "request_access_copy",
+    "request_rectification",
+    "request_deletion",
+    "request_portability",
+    "request_decision_explanation",
+    "file_complaint",
+    "check_ticket_status",
 }
 # Edits that keep 90% of the characters in order are copies, not new phrasings.
 NEAR_COPY_RATIO = 0.9

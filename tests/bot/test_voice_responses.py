@@ -62,8 +62,11 @@ VOICE_VARIATIONS = [
 def conditions(variation: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(
         sorted(
-            ((c["name"], c["value"]) for c in variation.get("condition") or []
-             if c.get("type") == "slot"),
+            (
+                (c["name"], c["value"])
+                for c in variation.get("condition") or []
+                if c.get("type") == "slot"
+            ),
             key=lambda c: c[0],
         )
     )
@@ -94,8 +97,11 @@ def twin_conditions(
 def test_voice_files_have_responses() -> None:
     assert len(ALL) > 50
     chat = sum(
-        1 for responses in RESPONSES.values() for vs in responses.values()
-        for v in vs if not v.get("channel")
+        1
+        for responses in RESPONSES.values()
+        for vs in responses.values()
+        for v in vs
+        if not v.get("channel")
     )
     assert len(VOICE_VARIATIONS) == chat
 

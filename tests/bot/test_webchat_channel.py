@@ -127,8 +127,12 @@ def test_no_external_assets_and_no_html_injection() -> None:
 
 # --- the transcript a reload restores -------------------------------------------------------------
 def _conversation() -> list[Event]:
-    confirm = {"buttons": [{"title": "确认提交", "payload": "/affirm"},
-                           {"title": "先不了", "payload": "/deny"}]}
+    confirm = {
+        "buttons": [
+            {"title": "确认提交", "payload": "/affirm"},
+            {"title": "先不了", "payload": "/deny"},
+        ]
+    }
     return [
         UserUttered("/greet", timestamp=1.0),  # sent by an app, never typed
         UserUttered("我想退订营销短信", timestamp=10.0),
@@ -157,8 +161,10 @@ def test_transcript_shows_what_the_page_showed_redacted() -> None:
         ("bot", "已提交，编号 PR-2026-000123。"),
     ]
     assert [m["time"] for m in messages] == [10.0, 11.0, 20.0, 21.0, 30.0, 31.0, 40.0, 41.0]
-    assert messages[5]["buttons"] == [{"title": "确认提交", "payload": "/affirm"},
-                                      {"title": "先不了", "payload": "/deny"}]
+    assert messages[5]["buttons"] == [
+        {"title": "确认提交", "payload": "/affirm"},
+        {"title": "先不了", "payload": "/deny"},
+    ]
 
 
 class _Store:
@@ -191,12 +197,16 @@ async def test_transcript_endpoint(client: httpx.AsyncClient) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "sender"
 
 
-@pytest.mark.parametrize(("brand", "title", "part"), [
-    ("mini", "MINI互联出行个人信息保护政策", "您的权利"),
-    ("bmw", "BMW Connected Drive Privacy Policy", "Your Rights"),
-])
-async def test_full_policy_page(client: httpx.AsyncClient, brand: str, title: str,
-                                part: str) -> None:
+@pytest.mark.parametrize(
+    ("brand", "title", "part"),
+    [
+        ("mini", "MINI互联出行个人信息保护政策", "您的权利"),
+        ("bmw", "BMW Connected Drive Privacy Policy", "Your Rights"),
+    ],
+)
+async def test_full_policy_page(
+    client: httpx.AsyncClient, brand: str, title: str, part: str
+) -> None:
     response = await client.get(f"{PAGE}policy/{brand}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")

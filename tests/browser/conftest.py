@@ -31,8 +31,14 @@ from tests.support.api_process import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CONSOLE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 
@@ -48,8 +54,9 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"{CHROMIUM} is missing: run scripts/install_browser.sh")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:
@@ -88,13 +95,20 @@ def clocked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clocked
     tmp = tmp_path_factory.mktemp("clocked-api")
     clock = FixedClock(datetime(2026, 5, 11, 2, 0, tzinfo=timezone.utc))
     settings = Settings(
-        env="dev", database_url=f"sqlite:///{tmp / 'rights.db'}", bot_api_key=BOT_API_KEY,
-        staff_tokens=STAFF_TOKEN, proof_secret="test-proof-secret-0123456789abcdefgh",
+        env="dev",
+        database_url=f"sqlite:///{tmp / 'rights.db'}",
+        bot_api_key=BOT_API_KEY,
+        staff_tokens=STAFF_TOKEN,
+        proof_secret="test-proof-secret-0123456789abcdefgh",
         lookup_pepper="test-lookup-pepper-0123456789abcdef",
-        dev_secrets_file=tmp / "dev-secrets.env")
+        dev_secrets_file=tmp / "dev-secrets.env",
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

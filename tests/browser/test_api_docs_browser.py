@@ -51,8 +51,11 @@ def test_swagger_ui_offline_with_authorize(
     authorize.click()
     dialog = page.locator(".dialog-ux .modal-ux")
     dialog.wait_for()
-    for scheme, header in (("ApiKey", "X-API-Key"), ("SubjectProof", "X-Subject-Proof"),
-                           ("StaffBearer", "Bearer")):
+    for scheme, header in (
+        ("ApiKey", "X-API-Key"),
+        ("SubjectProof", "X-Subject-Proof"),
+        ("StaffBearer", "Bearer"),
+    ):
         assert dialog.get_by_text(scheme, exact=False).count() >= 1, scheme
         assert header in dialog.inner_text(), header
     page.screenshot(path=str(screenshots / f"api-docs-authorize-{name}.png"))

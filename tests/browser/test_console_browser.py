@@ -25,18 +25,34 @@ def file_ticket(url: str, bot_api_key: str, mobile: str, body: dict[str, Any]) -
     """Verification by SMS code, then the ticket, exactly as the bot does it."""
     bot = {"X-API-Key": bot_api_key}
     with httpx.Client(base_url=url, timeout=10) as http:
-        started = http.post("/v1/verifications", headers=bot,
-                            json={"method": "sms_code", "mobile": mobile, "channel": "chat"})
+        started = http.post(
+            "/v1/verifications",
+            headers=bot,
+            json={"method": "sms_code", "mobile": mobile, "channel": "chat"},
+        )
         assert started.status_code == 201, started.text
-        sms = next(m for m in http.get("/v1/dev/outbox").json()["items"]
-                   if m["kind"] == "sms" and m["to"].endswith(mobile))
+        sms = next(
+            m
+            for m in http.get("/v1/dev/outbox").json()["items"]
+            if m["kind"] == "sms" and m["to"].endswith(mobile)
+        )
         code = re.search(r"\d{6}", sms["body"])
         assert code
-        checked = http.post(f"/v1/verifications/{started.json()['id']}/check", headers=bot,
-                            json={"code": code.group(0)}).json()
+        checked = http.post(
+            f"/v1/verifications/{started.json()['id']}/check",
+            headers=bot,
+            json={"code": code.group(0)},
+        ).json()
         assert checked["status"] == "verified", checked
-        created = http.post("/v1/tickets", json=body, headers={
-            **bot, "X-Subject-Proof": checked["proof"], "Idempotency-Key": uuid.uuid4().hex})
+        created = http.post(
+            "/v1/tickets",
+            json=body,
+            headers={
+                **bot,
+                "X-Subject-Proof": checked["proof"],
+                "Idempotency-Key": uuid.uuid4().hex,
+            },
+        )
         assert created.status_code == 201, created.text
         return dict(created.json())
 
@@ -62,14 +78,31 @@ def move(page: Any, target: str, reason: str) -> None:
     form.get_by_role("button", name="变更状态").click()
 
 
-def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
-                                             screenshots: Path) -> None:
-    ticket = file_ticket(api_server.url, api_server.bot_api_key, DEMO_MOBILE, {
-        "type": "deletion", "channel": "chat", "language": "zh",
-        "details": {"ground": "consent_withdrawn"}})
-    other = file_ticket(api_server.url, api_server.bot_api_key, "13900139000", {
-        "type": "complaint", "channel": "chat", "language": "en",
-        "details": {"summary": "Too many marketing calls"}})
+def test_staff_works_a_ticket_in_the_console(
+    api_server: ApiProcess, page: Any, screenshots: Path
+) -> None:
+    ticket = file_ticket(
+        api_server.url,
+        api_server.bot_api_key,
+        DEMO_MOBILE,
+        {
+            "type": "deletion",
+            "channel": "chat",
+            "language": "zh",
+            "details": {"ground": "consent_withdrawn"},
+        },
+    )
+    other = file_ticket(
+        api_server.url,
+        api_server.bot_api_key,
+        "13900139000",
+        {
+            "type": "complaint",
+            "channel": "chat",
+            "language": "en",
+            "details": {"summary": "Too many marketing calls"},
+        },
+    )
     ref = ticket["reference"]
 
     # Every console page needs sign-in: the queue sends us to the sign-in form.
@@ -139,14 +172,16 @@ def test_staff_works_a_ticket_in_the_console(api_server: ApiProcess, page: Any,
         body = http.get(f"/v1/tickets/{ref}", headers=staff).json()
         assert body["status"] == "completed" and body["version"] == 3
         trail = http.get(f"/v1/tickets/{ref}/audit", headers=staff).json()["items"]
-    moves = [(e["data"]["from"], e["data"]["to"]) for e in trail
-             if e["action"] == "ticket.transition"]
+    moves = [
+        (e["data"]["from"], e["data"]["to"]) for e in trail if e["action"] == "ticket.transition"
+    ]
     assert moves == [("received", "in_progress"), ("in_progress", "completed")]
     assert {e["actor"] for e in trail if e["action"] == "ticket.transition"} == {"staff:lead.demo"}
 
 
-def test_overdue_and_due_soon_rows_stand_out(clocked_server: Any, page: Any,
-                                            screenshots: Path) -> None:
+def test_overdue_and_due_soon_rows_stand_out(
+    clocked_server: Any, page: Any, screenshots: Path
+) -> None:
     srv = clocked_server  # conftest.ClockedServer
     body = {"type": "access_copy", "channel": "chat", "language": "zh", "details": {}}
     mini = file_ticket(srv.url, srv.bot_api_key, DEMO_MOBILE, body)  # 15 working days
@@ -162,7 +197,8 @@ def test_overdue_and_due_soon_rows_stand_out(clocked_server: Any, page: Any,
     assert late.locator(".badge").inner_text().strip() == "已逾期"
     assert soon.locator(".badge").inner_text().strip() == "即将到期"
     assert late.evaluate("e => getComputedStyle(e).backgroundColor") != soon.evaluate(
-        "e => getComputedStyle(e).backgroundColor")
+        "e => getComputedStyle(e).backgroundColor"
+    )
 
     # The first Tab reaches the skip link, and focus is visible.
     page.keyboard.press("Tab")

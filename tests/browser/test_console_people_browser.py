@@ -24,8 +24,9 @@ def _queue_search(page: Any, text: str) -> None:
     page.wait_for_load_state()
 
 
-def test_a_lead_works_a_ticket_by_name(api_server: ApiProcess, page: Any,
-                                       screenshots: Path) -> None:
+def test_a_lead_works_a_ticket_by_name(
+    api_server: ApiProcess, page: Any, screenshots: Path
+) -> None:
     body = {"type": "access_copy", "channel": "chat", "language": "zh", "details": {}}
     ticket = file_ticket(api_server.url, api_server.bot_api_key, DEMO_MOBILE, body)
     ref = ticket["reference"]
@@ -78,7 +79,8 @@ def test_a_lead_works_a_ticket_by_name(api_server: ApiProcess, page: Any,
     page.get_by_role("link", name="返回工单，不作更改").click()
     assert page.locator("#ticket-status").get_attribute("data-status") == "received"
     page.locator("#transition-form").get_by_label("拒绝理由").select_option(
-        "repeated_without_reason")
+        "repeated_without_reason"
+    )
     move(page, "refused", "同一请求本月已处理")
     page.get_by_role("button", name="确认变更为「已拒绝」").click()
     page.wait_for_url("**done=moved%3Arefused")
@@ -92,14 +94,18 @@ def test_a_lead_works_a_ticket_by_name(api_server: ApiProcess, page: Any,
     page.screenshot(path=str(screenshots / "console-11-ticket-named-trail.png"), full_page=True)
     page.get_by_role("link", name="English").click()
     assert "from received" in page.locator("#audit-trail").inner_text()
-    page.screenshot(path=str(screenshots / "console-12-ticket-named-english.png"),
-                    full_page=True)
+    page.screenshot(path=str(screenshots / "console-12-ticket-named-english.png"), full_page=True)
 
 
-def test_an_agent_is_not_offered_refusal(api_server: ApiProcess, page: Any,
-                                         screenshots: Path) -> None:
-    body = {"type": "complaint", "channel": "chat", "language": "en",
-            "details": {"summary": "Too many calls"}}
+def test_an_agent_is_not_offered_refusal(
+    api_server: ApiProcess, page: Any, screenshots: Path
+) -> None:
+    body = {
+        "type": "complaint",
+        "channel": "chat",
+        "language": "en",
+        "details": {"summary": "Too many calls"},
+    }
     ticket = file_ticket(api_server.url, api_server.bot_api_key, "13900139000", body)
     sign_in(page, api_server.url, "agent.demo")
     page.goto(f"{api_server.url}/console/tickets/{ticket['reference']}")
@@ -116,8 +122,12 @@ def test_an_agent_is_not_offered_refusal(api_server: ApiProcess, page: Any,
 def test_console_pages_have_no_serious_accessibility_violation(
     api_server: ApiProcess, page: Any, screenshots: Path, lang: str
 ) -> None:
-    body = {"type": "deletion", "channel": "chat", "language": "zh",
-            "details": {"ground": "consent_withdrawn"}}
+    body = {
+        "type": "deletion",
+        "channel": "chat",
+        "language": "zh",
+        "details": {"ground": "consent_withdrawn"},
+    }
     ticket = file_ticket(api_server.url, api_server.bot_api_key, "13700137000", body)
     found: dict[str, list[dict[str, Any]]] = {}
     page.goto(f"{api_server.url}/console/login?lang={lang}")

@@ -45,9 +45,10 @@ def stack_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("stack-postgres")
     redis = _reachable("127.0.0.1", 6379)
     try:
-        with fresh_postgres_database() as url, start_stack(
-            workdir, tracker_db_url=url, redis_lock_store=redis
-        ) as running:
+        with (
+            fresh_postgres_database() as url,
+            start_stack(workdir, tracker_db_url=url, redis_lock_store=redis) as running,
+        ):
             label = "postgres+redis" if redis else "postgres"
             _TIMINGS.append((label, running.timings, str(workdir)))
             yield running

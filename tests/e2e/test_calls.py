@@ -142,13 +142,20 @@ def test_ivr_call(stack: Stack, lang: str, brand: str, caller: str) -> None:
     ],
 )
 def test_ivr_consent_withdrawal_verified_by_phone_password(
-    stack: Stack, lang: str, brand: str, caller: str, password: str, customer_id: str,
+    stack: Stack,
+    lang: str,
+    brand: str,
+    caller: str,
+    password: str,
+    customer_id: str,
     purpose: str,
 ) -> None:
     call = f"ivr-withdraw-{lang}-{uuid.uuid4().hex[:8]}"
     sms_before = len([m for m in stack.outbox() if m.get("kind") == "sms"])
-    _ivr(stack, {"call_id": call, "event": "call_start", "caller": caller, "lang": lang,
-                 "brand": brand})
+    _ivr(
+        stack,
+        {"call_id": call, "event": "call_start", "caller": caller, "lang": lang, "brand": brand},
+    )
 
     ask = _ivr(stack, {"call_id": call, "event": "speech", "text": WITHDRAW[lang]})
     assert _last_intent(stack, call) == "request_withdraw_consent"
@@ -193,8 +200,10 @@ def test_ivr_wrong_passwords_lock_the_caller_out_and_hand_over(
     stack: Stack, lang: str, brand: str, caller: str, customer_id: str
 ) -> None:
     call = f"ivr-lockout-{lang}-{uuid.uuid4().hex[:8]}"
-    _ivr(stack, {"call_id": call, "event": "call_start", "caller": caller, "lang": lang,
-                 "brand": brand})
+    _ivr(
+        stack,
+        {"call_id": call, "event": "call_start", "caller": caller, "lang": lang, "brand": brand},
+    )
     _ivr(stack, {"call_id": call, "event": "speech", "text": ACCESS[lang]})
     assert _last_response(stack, call) == "utter_ask_phone_password"
 

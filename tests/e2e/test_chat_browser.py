@@ -67,8 +67,11 @@ def new_context(browser: Browser) -> Iterator[Any]:
 
     def make(viewport: ViewportSize = DESKTOP, locale: str = "zh-CN") -> BrowserContext:
         context = browser.new_context(
-            viewport=viewport, locale=locale, device_scale_factor=1 if viewport is DESKTOP else 2,
-            is_mobile=viewport is not DESKTOP, has_touch=viewport is not DESKTOP,
+            viewport=viewport,
+            locale=locale,
+            device_scale_factor=1 if viewport is DESKTOP else 2,
+            is_mobile=viewport is not DESKTOP,
+            has_touch=viewport is not DESKTOP,
         )
         context.set_default_timeout(TURN_TIMEOUT_MS)
         contexts.append(context)
@@ -147,14 +150,21 @@ def static_server(transcript: list[dict] | None = None) -> Callable[[Route], Non
     def serve(route: Route) -> None:
         name = route.request.url.split("/webhooks/webchat/", 1)[1].split("?")[0] or "index.html"
         if name.startswith("policy/") and name.split("/")[1] in policy_page.BRANDS:
-            route.fulfill(status=200, content_type="text/html; charset=utf-8",
-                          body=policy_page.render(name.split("/")[1]))
+            route.fulfill(
+                status=200,
+                content_type="text/html; charset=utf-8",
+                body=policy_page.render(name.split("/")[1]),
+            )
         elif name.startswith("conversations/") and transcript is not None:
-            route.fulfill(status=200, content_type="application/json",
-                          body=json.dumps({"messages": transcript}))
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                body=json.dumps({"messages": transcript}),
+            )
         elif name in STATIC_FILES:
-            route.fulfill(status=200, content_type=STATIC_FILES[name],
-                          body=(STATIC_DIR / name).read_bytes())
+            route.fulfill(
+                status=200, content_type=STATIC_FILES[name], body=(STATIC_DIR / name).read_bytes()
+            )
         else:
             route.fulfill(status=404, body="")
 
@@ -173,16 +183,26 @@ def test_page_renders_text_as_text_and_reports_errors(new_context: Any) -> None:
             held.append(route)
             return
         if body["message"] == "too much":
-            error = {"code": "invalid_request", "message": "'message' must be at most 2000 "
-                     "characters long.", "field": "message", "details": []}
-            route.fulfill(status=400, content_type="application/json",
-                          body=json.dumps({"error": error}))
+            error = {
+                "code": "invalid_request",
+                "message": "'message' must be at most 2000 characters long.",
+                "field": "message",
+                "details": [],
+            }
+            route.fulfill(
+                status=400, content_type="application/json", body=json.dumps({"error": error})
+            )
             return
         replies = [
             {"recipient_id": body["sender"], "text": '<img src=x onerror="window.pwned=1">'},
-            {"recipient_id": body["sender"], "text": "Shall I file it?",
-             "buttons": [{"title": "Yes, file it", "payload": "/affirm"},
-                         {"title": "<b>No</b>", "payload": "/deny"}]},
+            {
+                "recipient_id": body["sender"],
+                "text": "Shall I file it?",
+                "buttons": [
+                    {"title": "Yes, file it", "payload": "/affirm"},
+                    {"title": "<b>No</b>", "payload": "/deny"},
+                ],
+            },
         ]
         route.fulfill(status=200, content_type="application/json", body=json.dumps(replies))
 
@@ -225,16 +245,19 @@ def test_page_renders_text_as_text_and_reports_errors(new_context: Any) -> None:
     expect(page.get_by_role("button", name="Send")).to_be_disabled()
     page.wait_for_timeout(200)
     assert len(held) == 1
-    held[0].fulfill(status=200, content_type="application/json", body=json.dumps(
-        [{"recipient_id": sent[-1]["sender"], "text": "Done."}]
-    ))
+    held[0].fulfill(
+        status=200,
+        content_type="application/json",
+        body=json.dumps([{"recipient_id": sent[-1]["sender"], "text": "Done."}]),
+    )
     expect(page.locator("#typing")).to_be_hidden()
     expect(page.locator("li.msg--bot .bubble").last).to_have_text("Done.")
     expect(page.get_by_role("status")).to_have_text("")
 
     sender = sent[0]["sender"]
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
-                        sender)
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", sender
+    )
     assert {json.dumps(b["metadata"], sort_keys=True) for b in sent} == {
         json.dumps({"brand": "bmw", "lang": "en"}, sort_keys=True)
     }
@@ -255,9 +278,15 @@ RESTORED = [
     {"from": "user", "text": "我想退订营销短信", "time": NOW - 120, "buttons": []},
     {"from": "bot", "text": "请告诉我您的手机号码。", "time": NOW - 118, "buttons": []},
     {"from": "user", "text": "138****8000", "time": NOW - 60, "buttons": []},
-    {"from": "bot", "text": "您的上一个申请编号 PR-2026-000123 已完成。要为您提交退订申请吗？",
-     "time": NOW - 58, "buttons": [{"title": "确认提交", "payload": "/affirm"},
-                                  {"title": "先不了", "payload": "/deny"}]},
+    {
+        "from": "bot",
+        "text": "您的上一个申请编号 PR-2026-000123 已完成。要为您提交退订申请吗？",
+        "time": NOW - 58,
+        "buttons": [
+            {"title": "确认提交", "payload": "/affirm"},
+            {"title": "先不了", "payload": "/deny"},
+        ],
+    },
 ]
 
 
@@ -276,18 +305,27 @@ def style(page: Page, selector: str, prop: str) -> str:
     return str(page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}"))
 
 
-def scripted_page(new_context: Any, viewport: ViewportSize, locale: str = "zh-CN",
-                  transcript: list[dict] | None = None) -> Page:
+def scripted_page(
+    new_context: Any,
+    viewport: ViewportSize,
+    locale: str = "zh-CN",
+    transcript: list[dict] | None = None,
+) -> Page:
     page = new_context(viewport, locale=locale).new_page()
     page.route("**/webhooks/webchat/**", static_server(transcript))
     reply = [{"text": "好的。", "buttons": [{"title": "继续", "payload": "/affirm"}]}]
-    page.route("**/webhooks/rest/webhook", lambda route: route.fulfill(
-        status=200, content_type="application/json", body=json.dumps(reply)))
+    page.route(
+        "**/webhooks/rest/webhook",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(reply)
+        ),
+    )
     return page
 
 
-@pytest.mark.parametrize("viewport", [PHONE, LARGE_PHONE, DESKTOP],
-                         ids=["phone-360", "phone-390", "desktop"])
+@pytest.mark.parametrize(
+    "viewport", [PHONE, LARGE_PHONE, DESKTOP], ids=["phone-360", "phone-390", "desktop"]
+)
 def test_reload_restores_the_conversation_and_new_chat_asks_first(
     new_context: Any, viewport: ViewportSize
 ) -> None:
@@ -351,17 +389,29 @@ def test_reload_restores_the_conversation_and_new_chat_asks_first(
 
 
 def test_full_policy_one_tap_away(new_context: Any) -> None:
-    cited = [{"from": "bot", "time": NOW, "buttons": [],
-              "text": "We reply within 30 days. (Source: BMW policy, part V)"},
-             {"from": "bot", "time": NOW, "buttons": [],
-              "text": "所有请求将在15个工作日内答复。（依据：MINI 隐私政策第五部分）"}]
+    cited = [
+        {
+            "from": "bot",
+            "time": NOW,
+            "buttons": [],
+            "text": "We reply within 30 days. (Source: BMW policy, part V)",
+        },
+        {
+            "from": "bot",
+            "time": NOW,
+            "buttons": [],
+            "text": "所有请求将在15个工作日内答复。（依据：MINI 隐私政策第五部分）",
+        },
+    ]
     page = scripted_page(new_context, PHONE, locale="en-US", transcript=cited)
     page.goto("https://chat.example.test/webhooks/webchat/?brand=mini&lang=en")
     # The part an answer cites is a link to that part of the full text.
     expect(page.get_by_role("link", name="BMW policy, part V")).to_have_attribute(
-        "href", re.compile(r"/webhooks/webchat/policy/bmw#part-5$"))
+        "href", re.compile(r"/webhooks/webchat/policy/bmw#part-5$")
+    )
     expect(page.get_by_role("link", name="MINI 隐私政策第五部分")).to_have_attribute(
-        "href", re.compile(r"/webhooks/webchat/policy/mini#part-5$"))
+        "href", re.compile(r"/webhooks/webchat/policy/mini#part-5$")
+    )
     link = page.get_by_role("link", name="The full MINI privacy policy")
     expect(link).to_have_text("Full policy")
     page.get_by_label("BMW", exact=True).check()

@@ -45,8 +45,12 @@ def backend_due_at(created_at: str, brand: str, ticket_type: str) -> datetime:
     )
     out = subprocess.run(
         [str(API_BIN / "python"), "-c", script, created_at, brand, ticket_type],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, check=True, timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     return datetime.fromisoformat(json.loads(out)[0])
 
@@ -84,8 +88,12 @@ def test_unsubscribe_mini_zh(stack: Stack) -> None:
 
     assert consents(stack, "C-0001")["marketing"] is False
     # The customer was told the reference.
-    assert any(ref in text for _, replies in chat.transcript for r in replies
-               for text in [str(r.get("text") or "")])
+    assert any(
+        ref in text
+        for _, replies in chat.transcript
+        for r in replies
+        for text in [str(r.get("text") or "")]
+    )
 
 
 def test_withdraw_dealer_sharing_then_deletion_bmw_en(stack: Stack) -> None:
@@ -98,7 +106,10 @@ def test_withdraw_dealer_sharing_then_deletion_bmw_en(stack: Stack) -> None:
     )
     ticket = stack.staff_get(f"/v1/tickets/{ref}")
     assert (ticket["type"], ticket["status"], ticket["customer_id"]) == (
-        "withdraw_consent", "completed", "C-0002")
+        "withdraw_consent",
+        "completed",
+        "C-0002",
+    )
     assert ticket["details"]["purpose"] == "dealer_sharing"
     assert consents(stack, "C-0002")["dealer_sharing"] is False
 
@@ -111,8 +122,7 @@ def test_withdraw_dealer_sharing_then_deletion_bmw_en(stack: Stack) -> None:
     )
     assert deletion != ref
     ticket = stack.staff_get(f"/v1/tickets/{deletion}")
-    assert (ticket["type"], ticket["customer_id"], ticket["brand"]) == (
-        "deletion", "C-0002", "bmw")
+    assert (ticket["type"], ticket["customer_id"], ticket["brand"]) == ("deletion", "C-0002", "bmw")
     assert ticket["status"] in ("received", "in_progress")
     assert ticket["details"]["ground"] == "no_longer_using"
     created = datetime.fromisoformat(ticket["created_at"]).astimezone(SHANGHAI)

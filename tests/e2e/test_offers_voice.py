@@ -47,8 +47,16 @@ CANCEL_TOPICS = {"right_cancel_account", "account_cancellation_effects"}
 
 
 def _call_start(stack: Stack, call: str, lang: str, brand: str) -> None:
-    _ivr(stack, {"call_id": call, "event": "call_start", "caller": CALLERS[lang], "lang": lang,
-                 "brand": brand})
+    _ivr(
+        stack,
+        {
+            "call_id": call,
+            "event": "call_start",
+            "caller": CALLERS[lang],
+            "lang": lang,
+            "brand": brand,
+        },
+    )
 
 
 def _ask_cancel_policy(stack: Stack, call: str, lang: str) -> list[dict]:
@@ -111,11 +119,15 @@ def test_ivr_offer_after_policy_answer_spoken_yes_starts_the_request(stack: Stac
 UNCOVERED = [
     pytest.param("zh", "mini", "MINI的隐私政策里有没有写到公共充电桩的收费标准？", id="zh-mini"),
     pytest.param(
-        "en", "bmw", "Is there anything in the BMW privacy policy about roadside parking meters?",
+        "en",
+        "bmw",
+        "Is there anything in the BMW privacy policy about roadside parking meters?",
         id="en-bmw",
     ),
     pytest.param(
-        "en", "bmw", "Does the BMW privacy policy say anything about parking fees?",
+        "en",
+        "bmw",
+        "Does the BMW privacy policy say anything about parking fees?",
         id="en-bmw-fees",
         # Today the clause search quotes BMW part V.8 (fees for repeated requests) for it: one
         # of its two concepts ("fee") matches, which passes its coverage bar of 0.5.

@@ -125,8 +125,16 @@ def _spoken(prompts: list[dict[str, Any]]) -> str:
 def test_hotline_call_hops_between_replicas(scaled: ScaledStack) -> None:
     call = _sender("call")
     first = len(scaled.served_by)
-    greeting = _ivr(scaled, {"call_id": call, "event": "call_start", "caller": "+8613700137000",
-                             "lang": "zh", "brand": "mini"})
+    greeting = _ivr(
+        scaled,
+        {
+            "call_id": call,
+            "event": "call_start",
+            "caller": "+8613700137000",
+            "lang": "zh",
+            "brand": "mini",
+        },
+    )
     assert greeting[-1]["expect"] == "speech" and greeting[-1]["lang"] == "zh-CN"
 
     question = TOPIC_QUESTIONS["cookies"]["zh"]
@@ -137,8 +145,9 @@ def test_hotline_call_hops_between_replicas(scaled: ScaledStack) -> None:
 
     ask = _ivr(scaled, {"call_id": call, "event": "speech", "text": "我想撤回我的同意"})
     assert ask[-1]["expect"] == "digits", ask
-    options = _ivr(scaled, {"call_id": call, "event": "digits",
-                            "digits": PHONE_PASSWORD_C0003 + "#"})
+    options = _ivr(
+        scaled, {"call_id": call, "event": "digits", "digits": PHONE_PASSWORD_C0003 + "#"}
+    )
     assert "按 1" in _spoken(options)
     number = str(list(rights.consent_purposes("zh")).index("market_research") + 1)
     _ivr(scaled, {"call_id": call, "event": "digits", "digits": number})

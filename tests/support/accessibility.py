@@ -27,10 +27,15 @@ def blocking_violations(page: Any) -> list[dict[str, Any]]:
     # Evaluated through the driver, not added as a <script>: the pages' CSP forbids inline scripts.
     page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8") + "\n;true")
     result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA_TAGS)
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA_TAGS
+    )
     return [
-        {"rule": violation["id"], "impact": violation["impact"], "help": violation["help"],
-         "targets": [node["target"] for node in violation["nodes"]]}
+        {
+            "rule": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [node["target"] for node in violation["nodes"]],
+        }
         for violation in result["violations"]
         if violation["impact"] in BLOCKING_IMPACTS
     ]

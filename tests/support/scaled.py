@@ -136,12 +136,11 @@ def start_scaled(
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_token = "e2e-rasa-" + secrets.token_urlsafe(24)
     action_token = "e2e-actions-" + secrets.token_urlsafe(24)
-    with fresh_postgres_database("privacy_scale_rights") as rights_db, fresh_postgres_database(
-        "privacy_scale_trackers"
-    ) as tracker_db:
-        env = api_env(
-            workdir, rights_db.replace("postgresql://", "postgresql+psycopg://", 1)
-        )
+    with (
+        fresh_postgres_database("privacy_scale_rights") as rights_db,
+        fresh_postgres_database("privacy_scale_trackers") as tracker_db,
+    ):
+        env = api_env(workdir, rights_db.replace("postgresql://", "postgresql+psycopg://", 1))
         env.update(
             RASA_TRACKER_STORE_URL=tracker_db,
             RASA_MODEL=str(model),
@@ -152,21 +151,44 @@ def start_scaled(
         )
         run_log = workdir / "run.log"
         argv = [
-            "bash", str(ROOT / "scripts" / "run.sh"), "--replicas", str(replicas),
-            "--action-servers", str(action_servers), "--api-workers", str(api_workers),
-            "--free-ports", "--workdir", str(workdir), "--redis-db", str(REDIS_DB),
-            "--lock-prefix", f"scale{secrets.token_hex(4)}",
+            "bash",
+            str(ROOT / "scripts" / "run.sh"),
+            "--replicas",
+            str(replicas),
+            "--action-servers",
+            str(action_servers),
+            "--api-workers",
+            str(api_workers),
+            "--free-ports",
+            "--workdir",
+            str(workdir),
+            "--redis-db",
+            str(REDIS_DB),
+            "--lock-prefix",
+            f"scale{secrets.token_hex(4)}",
         ]
         with run_log.open("ab") as out:
             run = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         stack = ScaledStack(
-            rasa_url="", api_url="", action_url="", bot_api_key=api_process.BOT_API_KEY,
-            staff_token=api_process.STAFF_TOKEN, rasa_token=rasa_token,
-            action_token=action_token, workdir=workdir, tracker_db_url=tracker_db,
-            run=run, run_log=run_log,
+            rasa_url="",
+            api_url="",
+            action_url="",
+            bot_api_key=api_process.BOT_API_KEY,
+            staff_token=api_process.STAFF_TOKEN,
+            rasa_token=rasa_token,
+            action_token=action_token,
+            workdir=workdir,
+            tracker_db_url=tracker_db,
+            run=run,
+            run_log=run_log,
         )
         started = time.monotonic()
         try:

@@ -92,8 +92,13 @@ def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> Pro
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     return Process(name, proc, log_path)
 
@@ -150,7 +155,11 @@ def render_endpoints(
     config["tracker_store"] = tracker
     if redis_prefix:
         config["lock_store"] = {
-            "type": "redis", "url": REDIS_HOST, "port": 6379, "db": 1, "key_prefix": redis_prefix,
+            "type": "redis",
+            "url": REDIS_HOST,
+            "port": 6379,
+            "db": 1,
+            "key_prefix": redis_prefix,
         }
     target.write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
     return target
@@ -183,7 +192,8 @@ class Stack:
     def tracker(self, sender: str, rasa_url: str | None = None) -> dict:
         r = httpx.get(
             f"{rasa_url or self.rasa_url}/conversations/{sender}/tracker",
-            params={"token": self.rasa_token}, timeout=30,
+            params={"token": self.rasa_token},
+            timeout=30,
         )
         r.raise_for_status()
         tracker: dict = r.json()
@@ -213,7 +223,8 @@ class Stack:
         r = httpx.post(
             f"{self.api_url}/v1/verifications",
             json={"method": "sms_code", "mobile": mobile, "channel": "chat"},
-            headers={"X-API-Key": self.bot_api_key}, timeout=10,
+            headers={"X-API-Key": self.bot_api_key},
+            timeout=10,
         )
         r.raise_for_status()
         code = self.latest_code(mobile)
@@ -223,22 +234,26 @@ class Stack:
 
     def app_session(self, customer_id: str) -> str:
         """A session token as the app would hold it (dev endpoint)."""
-        r = httpx.post(f"{self.api_url}/v1/dev/app-sessions", json={"customer_id": customer_id},
-                       timeout=10)
+        r = httpx.post(
+            f"{self.api_url}/v1/dev/app-sessions", json={"customer_id": customer_id}, timeout=10
+        )
         r.raise_for_status()
         return str(r.json()["session_token"])
 
     def resubscribe(self, customer_id: str) -> None:
         """Gives a demo customer back the consents of the demo data (dev endpoint), so a test can
         unsubscribe them whatever tests ran before it on this stack."""
-        r = httpx.post(f"{self.api_url}/v1/dev/demo-consents", json={"customer_id": customer_id},
-                       timeout=10)
+        r = httpx.post(
+            f"{self.api_url}/v1/dev/demo-consents", json={"customer_id": customer_id}, timeout=10
+        )
         r.raise_for_status()
 
     def staff_get(self, path: str, **params: Any) -> Any:
         r = httpx.get(
-            f"{self.api_url}{path}", params=params or None,
-            headers={"Authorization": f"Bearer {self.staff_token}"}, timeout=10,
+            f"{self.api_url}{path}",
+            params=params or None,
+            headers={"Authorization": f"Bearer {self.staff_token}"},
+            timeout=10,
         )
         r.raise_for_status()
         return r.json()
@@ -247,7 +262,7 @@ class Stack:
     def tracker_rows(self) -> list[tuple[str, str, str]]:
         """(sender_id, type_name, data) of every event row in the tracker store's database."""
         if self.tracker_db_url.startswith("sqlite:///"):
-            path = self.tracker_db_url[len("sqlite:///"):]
+            path = self.tracker_db_url[len("sqlite:///") :]
             if not Path(path).exists():
                 return []
             with contextlib.closing(sqlite3.connect(path)) as conn:
@@ -327,7 +342,8 @@ def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
     process = spawn(
         "api",
         [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        env, log_dir,
+        env,
+        log_dir,
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -365,9 +381,16 @@ def start_stack(
 
     api, api_url = _start_api(workdir, log_dir)
     stack = Stack(
-        rasa_url="", api_url=api_url, action_url="", bot_api_key=bot_key,
-        staff_token=staff_token, rasa_token=rasa_token, action_token=action_token,
-        workdir=workdir, tracker_db_url=tracker_db_url, processes={"api": api},
+        rasa_url="",
+        api_url=api_url,
+        action_url="",
+        bot_api_key=bot_key,
+        staff_token=staff_token,
+        rasa_token=rasa_token,
+        action_token=action_token,
+        workdir=workdir,
+        tracker_db_url=tracker_db_url,
+        processes={"api": api},
     )
     try:
         action_port = free_port()
@@ -381,7 +404,8 @@ def start_stack(
         stack.processes["actions"] = spawn(
             "actions",
             [str(BOT_BIN / "python"), "-m", "actions.server", "--port", str(action_port)],
-            env, log_dir,
+            env,
+            log_dir,
         )
         stack.action_url = f"http://127.0.0.1:{action_port}"
 
@@ -403,24 +427,39 @@ def start_stack(
         stack.processes["rasa"] = spawn(
             "rasa",
             [
-                str(BOT_BIN / "rasa"), "run", "--enable-api", "--auth-token", rasa_token,
-                "--credentials", str(ROOT / "bot" / "credentials.yml"),
-                "--endpoints", str(endpoints), "--model", str(model),
-                "--port", str(rasa_port), "--interface", "127.0.0.1",
+                str(BOT_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                rasa_token,
+                "--credentials",
+                str(ROOT / "bot" / "credentials.yml"),
+                "--endpoints",
+                str(endpoints),
+                "--model",
+                str(model),
+                "--port",
+                str(rasa_port),
+                "--interface",
+                "127.0.0.1",
             ],
-            env, log_dir,
+            env,
+            log_dir,
         )
         stack.rasa_url = f"http://127.0.0.1:{rasa_port}"
 
         # The three start in parallel; Rasa (model loading) is by far the slowest.
         stack.timings["api"] = wait_until(
-            api, lambda: httpx.get(f"{api_url}/healthz", timeout=2).status_code == 200,
-            120, "API /healthz",
+            api,
+            lambda: httpx.get(f"{api_url}/healthz", timeout=2).status_code == 200,
+            120,
+            "API /healthz",
         )
         stack.timings["actions"] = wait_until(
             stack.processes["actions"],
             lambda: httpx.get(f"{stack.action_url}/health", timeout=2).status_code == 200,
-            120, "action server /health",
+            120,
+            "action server /health",
         )
 
         def rasa_ready() -> bool:
@@ -538,5 +577,3 @@ def complete_request(
         else:
             raise AssertionError(f"unexpected state (asked {asked!r}):\n{chat.dump()}")
     raise AssertionError(f"no ticket reference after {max_turns} turns:\n{chat.dump()}")
-
-
