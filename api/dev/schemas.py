@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract import RIGHTS
+
 
 class AppSessionRequest(BaseModel):
     model_config = ConfigDict(
@@ -22,7 +24,11 @@ class AppSessionToken(BaseModel):
 
 class DemoConsents(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"customer_id": "C-0001", "consents": {"marketing": True}}]}
+        json_schema_extra={
+            "examples": [
+                {"customer_id": "C-0001", "consents": dict.fromkeys(RIGHTS.consent_purposes, True)}
+            ]
+        }
     )
 
     customer_id: str
