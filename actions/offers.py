@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -23,10 +19,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent, latest_text
 from actions.flows import INTENT_TO_TYPE
-from actions.settings import ROOT
+from bot.answers.knowledge import Offer, marketing_words, offers
 
-OFFERS_FILE = ROOT / "data" / "policy" / "offers.yml"
-TOPICS_DIR = ROOT / "data" / "policy" / "topics"
 RETRIEVAL_PREFIX = "ask_policy/"
 MAIN_OPTIONS = "main_options"
 MARKETING_COMPLAINT = "marketing_complaint"
@@ -35,63 +29,15 @@ MARKETING_COMPLAINT = "marketing_complaint"
 OFFERED_SLOT = "offered_requests"
 PENDING_SLOT = "offer_pending"
 OUTCOME_SLOT = "offer_outcome"
-
-
-@dataclass(frozen=True)
-class Offer:
-    name: str
-    response: str
-    requests: tuple[str, ...]
-
-
-@lru_cache(maxsize=1)
-def _offers_data() -> dict[str, Any]:
-    with OFFERS_FILE.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return data if isinstance(data, dict) else {}
-
-
-def offers() -> dict[str, Offer]:
-    return {
-        name: Offer(name, str(entry["response"]), tuple(entry["requests"]))
-        for name, entry in (_offers_data().get("offers") or {}).items()
-    }
-
-
-def offer_for_topic(topic: str | None) -> Offer | None:
-    """The offer that follows the curated answer of `topic` (with or without the prefix)."""
-    if not topic:
-        return None
-    name = (_offers_data().get("topics") or {}).get(topic.removeprefix(RETRIEVAL_PREFIX))
-    return offers().get(name) if name else None
-
-
-@lru_cache(maxsize=1)
-def _topic_clauses() -> dict[str, dict[str, tuple[str, ...]]]:
-    """Topic -> brand -> the clause ids its curated answer rests on (data/policy/topics)."""
-    clauses: dict[str, dict[str, tuple[str, ...]]] = {}
-    for path in sorted(TOPICS_DIR.glob("*.yml")):
-        topics = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("topics") or {}
-        for name, topic in topics.items():
-            clauses[name] = {b: tuple(ids) for b, ids in (topic.get("clauses") or {}).items()}
-    return clauses
-
-
-def offer_for_quote(topic: str | None, clause_id: str | None, brand: str) -> Offer | None:
-    """The offer after a quoted passage: only when the selector's (unsure) topic has one and
-    the quoted clause is one that topic's answer rests on, so both signals agree."""
-    if not topic or not clause_id:
-        return None
-    name = topic.removeprefix(RETRIEVAL_PREFIX)
-    if clause_id not in _topic_clauses().get(name, {}).get(brand, ()):
-        return None
-    return offer_for_topic(name)
+# The key of a bot message's metadata naming the offer the response generator made with an
+# answer (bot/nlg.py).
+ANSWER_OFFER_KEY = "offer"
 
 
 def about_marketing(text: str) -> bool:
     """Whether a complaint is about marketing messages (words listed in offers.yml)."""
     lowered = unicodedata.normalize("NFKC", text).lower()
-    return any(word in lowered for word in _offers_data().get("marketing_words") or [])
+    return any(word in lowered for word in marketing_words())
 
 
 def offer_events(offer: Offer) -> list[EventType]:
@@ -116,7 +62,8 @@ def clear_offer(outcome: str | None = None) -> list[EventType]:
 
 
 def open_offer(tracker: Tracker) -> list[str]:
-    """The requests offered in the bot's last turn before the latest user message, if any."""
+    """The requests offered in the bot's last turn before the latest user message, if any:
+    with an answer (the bot message's metadata) or by an action (the offer slots)."""
     seen_latest_user = False
     for event in reversed(tracker.events):
         kind = event.get("event")
@@ -124,6 +71,10 @@ def open_offer(tracker: Tracker) -> list[str]:
             if seen_latest_user:
                 return []
             seen_latest_user = True
+        elif seen_latest_user and kind == "bot":
+            offer = offers().get(str((event.get("metadata") or {}).get(ANSWER_OFFER_KEY) or ""))
+            if offer is not None:
+                return list(offer.requests)
         elif seen_latest_user and kind == "slot" and event.get("name") == PENDING_SLOT:
             if event.get("value") is not True:
                 return []
@@ -149,23 +100,6 @@ def selected_topic(tracker: Tracker) -> str | None:
     selected = selector.get("ask_policy") or selector.get("default") or {}
     key = (selected.get("response") or {}).get("intent_response_key")
     return key if isinstance(key, str) and key.startswith(RETRIEVAL_PREFIX) else None
-
-
-class ActionOfferRequest(Action):
-    """After a curated answer: the topic's one-tap offer, or none (and any older one closed)."""
-
-    def name(self) -> str:
-        return "action_offer_request"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        # A question held until the brand was known carries its topic in a slot.
-        topic = tracker.get_slot("policy_topic") or selected_topic(tracker)
-        offer = offer_for_topic(topic)
-        if offer is None:
-            return clear_offer()
-        return make_offer(dispatcher, offer)
 
 
 class ActionAcceptOffer(Action):

@@ -21,8 +21,10 @@ from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.answers.knowledge import clause_anchor, offers, part_name
 from contract import BRANDS, brand_facts
 from contract.brands import BrandFacts
 
@@ -79,3 +81,90 @@ class BrandResponseGenerator(TemplatedNaturalLanguageGenerator):
     def _response_variables(filled_slots: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         slots = filled_slots or {}
         return brand_variables(slots.get("brand"), slots.get("lang")) | slots | kwargs
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        if utter_action.startswith(POLICY_ANSWER_PREFIX):
+            answer = chosen_answer(tracker)
+            if answer is not None:
+                return await self.policy_answer(answer, tracker, output_channel, **kwargs)
+        return await super().generate(utter_action, tracker, output_channel, **kwargs)
+
+    async def policy_answer(
+        self,
+        answer: dict[str, Any],
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """The ranker's chosen answer, then the offer that follows it, as one message.
+
+        Said here rather than by an action: the answer and its offer are known in the bot, so
+        a policy question costs no call to the action server.
+        """
+        kind = answer.get("kind")
+        brand = str(tracker.get_slot("brand") or "")
+        if kind == "topic" and answer.get("topic"):
+            message = await super().generate(
+                f"utter_{answer['topic']}", tracker, output_channel, **kwargs
+            )
+        elif kind == "quote" and answer.get("quote"):
+            message = await super().generate(
+                QUOTE_RESPONSE, tracker, output_channel, **kwargs, **quote_variables(answer, brand)
+            )
+        else:
+            message = await super().generate(UNKNOWN_RESPONSE, tracker, output_channel, **kwargs)
+        if message is None:
+            return None
+        # Inside a request the question is a digression: no second request on offer.
+        offer = None if tracker.active_loop_name else offers().get(str(answer.get("offer") or ""))
+        if offer is not None:
+            offered = await super().generate(offer.response, tracker, output_channel, **kwargs)
+            if offered is not None:
+                message = _joined(message, offered, output_channel)
+                message[OFFER_KEY] = offer.name
+        message[ANSWER_KEY] = {k: answer.get(k) for k in ("kind", "topic", "clause", "score")}
+        return message
+
+
+POLICY_ANSWER_PREFIX = "utter_ask_policy/"
+QUOTE_RESPONSE = "utter_policy_passage"
+UNKNOWN_RESPONSE = "utter_policy_unknown"
+# Kept in the bot event's metadata: the offer open after this message, and what was answered.
+OFFER_KEY = "offer"
+ANSWER_KEY = "answer"
+
+
+def chosen_answer(tracker: DialogueStateTracker) -> dict[str, Any] | None:
+    """The ranker's answer to the latest message for the conversation's brand, if any."""
+    latest = tracker.latest_message
+    answer = (latest.parse_data.get("answer") if latest else None) or {}
+    by_brand = answer.get("brands") or {}
+    chosen = by_brand.get(tracker.get_slot("brand"))
+    return chosen if isinstance(chosen, dict) else None
+
+
+def quote_variables(answer: dict[str, Any], brand: str) -> dict[str, str]:
+    part = int(answer.get("part") or 0)
+    return {
+        "passage": str(answer.get("quote") or ""),
+        "clause_id": str(answer.get("clause") or ""),
+        "clause_title": str(answer.get("title") or ""),
+        "part_zh": part_name(brand, part, "zh"),
+        "part_en": part_name(brand, part, "en"),
+        "clause_link": f"policy/{brand}#{clause_anchor(str(answer.get('clause') or ''))}",
+    }
+
+
+def _joined(answer: dict[str, Any], offer: dict[str, Any], output_channel: str) -> dict[str, Any]:
+    separator = " " if output_channel in VOICE_CHANNELS else "\n\n"
+    texts = [t for t in (answer.get("text"), offer.get("text")) if t]
+    joined = {**answer, "text": separator.join(texts)}
+    if offer.get("buttons"):
+        joined["buttons"] = [*(answer.get("buttons") or []), *offer["buttons"]]
+    return joined

@@ -11,12 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.flows import INTENT_TO_TYPE
 from actions.offers import (
     ActionAcceptOffer,
-    ActionOfferRequest,
     about_marketing,
     chosen_option,
-    offer_for_topic,
     offers,
 )
+from bot.answers.knowledge import offer_for_topic
 
 
 def tracker(events: list[dict[str, Any]], slots: dict[str, Any], intent: str, text: str) -> Tracker:
@@ -60,17 +59,20 @@ def test_topics_of_offers_exist(domain: dict[str, Any]) -> None:
     assert offer_for_topic("ask_policy/cookies") is None
 
 
-async def test_a_curated_answer_about_a_right_ends_with_its_offer() -> None:
-    t = tracker([], {}, "ask_policy", "how does opting out of marketing work")
-    t.latest_message["response_selector"] = {
-        "ask_policy": {"response": {"intent_response_key": "ask_policy/marketing_opt_out"}}
-    }
-    dispatcher = CollectingDispatcher()
-    events = await ActionOfferRequest().run(dispatcher, t, {})
-    assert dispatcher.messages[0]["response"] == "utter_offer_unsubscribe"
-    slots = {e["name"]: e["value"] for e in events}
-    assert slots["offered_requests"] == ["request_unsubscribe"]
-    assert slots["offer_pending"] is True
+@pytest.mark.parametrize(("text", "intent"), [("yes", "affirm"), ("1", "inform")])
+async def test_the_offer_made_with_an_answer_is_open_to_the_next_reply(
+    text: str, intent: str
+) -> None:
+    # The response generator says the answer and its offer in one message and names the offer
+    # in the bot event's metadata; no slot was set.
+    events = [
+        {"event": "user", "text": "how do I opt out of marketing", "parse_data": {}},
+        {"event": "bot", "text": "answer + offer", "metadata": {"offer": "unsubscribe"}},
+    ]
+    set_slots, messages = await reply(tracker(events, {}, intent, text))
+    assert set_slots["offer_outcome"] == "start"
+    assert set_slots["request_type"] == "unsubscribe_marketing"
+    assert not messages
 
 
 @pytest.mark.parametrize("text", ["yes please do it", "ok", "好的", "帮我办吧"])
@@ -133,14 +135,3 @@ def test_options_and_marketing_words() -> None:
     assert about_marketing("I unsubscribed and your SALES CALLS keep coming")
     assert about_marketing("退订了还一直收到营销短信")
     assert not about_marketing("you lost my deletion request")
-
-
-def test_a_quoted_passage_offers_the_request_only_when_the_topic_and_the_clause_agree() -> None:
-    from actions.offers import offer_for_quote
-
-    deletion = offer_for_quote("ask_policy/right_deletion", "mini.5.3", "mini")
-    assert deletion is not None and deletion.requests == ("request_deletion",)
-    # The clause quoted is about something else: no offer on a guess.
-    assert offer_for_quote("ask_policy/right_deletion", "mini.7", "mini") is None
-    assert offer_for_quote(None, "mini.5.3", "mini") is None
-    assert offer_for_quote("ask_policy/cookies", "bmw.2", "bmw") is None

