@@ -18,7 +18,8 @@ clearly better, and below the language's threshold the ranker abstains.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -54,44 +55,58 @@ class QuestionScores:
     uncovered: float
 
 
-def topic_features(scores: QuestionScores, view: BrandView, topic: str) -> list[float]:
-    passages = view.topic_passages.get(topic)
-    if passages is None or not len(passages):
-        support_dense, support_lex = 0.0, 0.0
-    else:
-        support_dense = float(scores.dense[passages].max())
-        support_lex = float(scores.lexical[passages].max())
-    knn = scores.topic_knn.get(topic, 0.0)
+def topic_matrix(scores: QuestionScores, view: BrandView, topics: Sequence[str]) -> np.ndarray:
+    """One row of features per topic: classifier probability, nearest training question (and
+    its gap to the best topic's), the best dense score of the topic's passages against the
+    best of all passages, the best lexical share among them, and the "uncovered" probability."""
+    best_dense = float(scores.dense.max(initial=0.0))
     best_knn = max(scores.topic_knn.values(), default=0.0)
-    return [
-        scores.topic_probs.get(topic, 0.0),
-        knn,
-        knn - best_knn,
-        support_dense - float(scores.dense.max(initial=0.0)),
-        support_lex,
-        scores.uncovered,
-    ]
+    rows = np.zeros((len(topics), TOPIC_FEATURES))
+    for row, topic in enumerate(topics):
+        passages = view.topic_passages.get(topic)
+        knn = scores.topic_knn.get(topic, 0.0)
+        rows[row, :3] = (scores.topic_probs.get(topic, 0.0), knn, knn - best_knn)
+        if passages is not None and len(passages):
+            rows[row, 3] = float(scores.dense[passages].max()) - best_dense
+            rows[row, 4] = float(scores.lexical[passages].max())
+        else:
+            rows[row, 3] = -best_dense
+    rows[:, 5] = scores.uncovered
+    return rows
 
 
 def shortlist(scores: QuestionScores) -> np.ndarray:
     k = min(PASSAGE_SHORTLIST, len(scores.dense))
+    if k == 0:
+        return np.array([], dtype=int)
     by_dense = np.argpartition(-scores.dense, k - 1)[:k]
     by_lex = np.argpartition(-scores.lexical, k - 1)[:k]
     return np.unique(np.concatenate([by_dense, by_lex]))
 
 
-def passage_features(scores: QuestionScores, view: BrandView, index: int) -> list[float]:
-    believed = max(
-        (scores.topic_probs.get(t, 0.0) for t in view.passage_topics.get(index, ())), default=0.0
-    )
-    return [
-        float(scores.dense[index]),
-        float(scores.dense[index] - scores.dense.max()),
-        float(scores.lexical[index]),
-        float(scores.lexical[index] - scores.lexical.max()),
-        believed,
-        scores.uncovered,
+def passage_matrix(scores: QuestionScores, view: BrandView, listed: np.ndarray) -> np.ndarray:
+    """One row per shortlisted passage: dense score and its gap to the best, lexical share and
+    its gap to the best, the classifier's belief in the topics citing its clause, and the
+    "uncovered" probability."""
+    rows = np.zeros((len(listed), PASSAGE_FEATURES))
+    rows[:, 0] = scores.dense[listed]
+    rows[:, 1] = rows[:, 0] - scores.dense.max(initial=0.0)
+    rows[:, 2] = scores.lexical[listed]
+    rows[:, 3] = rows[:, 2] - scores.lexical.max(initial=0.0)
+    rows[:, 4] = [
+        max(
+            (scores.topic_probs.get(t, 0.0) for t in view.passage_topics.get(int(i), ())),
+            default=0.0,
+        )
+        for i in listed
     ]
+    rows[:, 5] = scores.uncovered
+    return rows
+
+
+def ranked(keys: Sequence[Any], probabilities: np.ndarray) -> list[tuple[Any, float]]:
+    order = np.argsort(-np.asarray(probabilities), kind="stable")
+    return [(keys[i], float(probabilities[i])) for i in order]
 
 
 @dataclass
@@ -103,7 +118,6 @@ class Decision:
     passage: int | None = None
     passage_score: float = 0.0
     margin: float = 0.0
-    extras: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,30 +129,27 @@ class Ranker:
     thresholds: dict[str, float]
     abstain_keys: frozenset[str]
 
+    def answerable(self, view: BrandView, topics: Sequence[str]) -> list[str]:
+        return [t for t in topics if t not in self.abstain_keys and t in view.topic_passages]
+
     def candidates(
         self, scores: QuestionScores, view: BrandView, topics: Sequence[str]
     ) -> tuple[list[tuple[str, float]], list[tuple[int, float]]]:
-        answerable = [t for t in topics if t not in self.abstain_keys and t in view.topic_passages]
-        topic_rows = [topic_features(scores, view, t) for t in answerable]
-        topic_p = self.topic_model.predict_proba(np.asarray(topic_rows))[:, 1] if topic_rows else []
-        listed = shortlist(scores) if len(scores.dense) else np.array([], dtype=int)
-        passage_rows = [passage_features(scores, view, int(i)) for i in listed]
-        passage_p = (
-            self.passage_model.predict_proba(np.asarray(passage_rows))[:, 1] if passage_rows else []
-        )
-        ranked_topics = sorted(
-            zip(answerable, map(float, topic_p), strict=True), key=lambda x: -x[1]
-        )
-        ranked_passages = sorted(
-            zip((int(i) for i in listed), map(float, passage_p), strict=True), key=lambda x: -x[1]
-        )
-        return ranked_topics, ranked_passages
+        answerable = self.answerable(view, topics)
+        listed = shortlist(scores)
+        topic_p = _positive(self.topic_model, topic_matrix(scores, view, answerable))
+        passage_p = _positive(self.passage_model, passage_matrix(scores, view, listed))
+        return ranked(answerable, topic_p), ranked([int(i) for i in listed], passage_p)
 
     def decide(
         self, scores: QuestionScores, view: BrandView, topics: Sequence[str], lang: str
     ) -> Decision:
         ranked_topics, ranked_passages = self.candidates(scores, view, topics)
         return choose(ranked_topics, ranked_passages, self.thresholds.get(lang, 0.5))
+
+
+def _positive(model: LogisticRegression, rows: np.ndarray) -> np.ndarray:
+    return model.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
 
 
 def choose(

@@ -76,9 +76,10 @@ from bot.answers.scoring import (
     Ranker,
     calibrate_threshold,
     choose,
-    passage_features,
+    passage_matrix,
+    ranked,
     shortlist,
-    topic_features,
+    topic_matrix,
 )
 from contract import Brand
 
@@ -104,6 +105,19 @@ def _entity(message: Message, name: str) -> str | None:
 def _unit(vector: np.ndarray) -> np.ndarray:
     flat = np.asarray(vector, dtype=np.float32).ravel()
     return flat / max(float(np.linalg.norm(flat)), 1e-9)
+
+
+@dataclass
+class _HeldOut:
+    """One training question against one brand, scored by models that never saw it."""
+
+    lang: str
+    label: str
+    topics: list[str]
+    topic_rows: np.ndarray
+    listed: np.ndarray
+    passage_rows: np.ndarray
+    relevant: set[int]
 
 
 @dataclass
@@ -269,8 +283,10 @@ class AnswerRanker(GraphComponent):
             return self._resource
         seed = int(self._config["random_seed"])
 
-        def topic_model() -> LogisticRegression:
-            return LogisticRegression(C=float(self._config["C"]), max_iter=1000, random_state=seed)
+        def topic_model(tol: float = 1e-4) -> LogisticRegression:
+            return LogisticRegression(
+                C=float(self._config["C"]), max_iter=1000, tol=tol, random_state=seed
+            )
 
         model = topic_model().fit(x, labels)
         classes = [str(c) for c in model.classes_]
@@ -279,7 +295,8 @@ class AnswerRanker(GraphComponent):
         folds = KFold(n_splits=int(self._config["folds"]), shuffle=True, random_state=seed)
         y = np.asarray(labels)
         for train_rows, test_rows in folds.split(x):
-            fold = topic_model().fit(x[train_rows], y[train_rows])
+            # Looser tolerance: the folds only give held-out probabilities to fit the fusion.
+            fold = topic_model(tol=1e-2).fit(x[train_rows], y[train_rows])
             columns = [classes.index(str(c)) for c in fold.classes_]
             held_out[np.ix_(test_rows, columns)] = fold.predict_proba(x[test_rows])
 
@@ -298,8 +315,7 @@ class AnswerRanker(GraphComponent):
         knn = np.empty_like(knn_sorted)
         knn[order] = knn_sorted
 
-        topic_rows, topic_labels, passage_rows, passage_labels = [], [], [], []
-        items: list[tuple[str, str, QuestionScores, str]] = []
+        held: list[_HeldOut] = []
         for i, (text, label) in enumerate(zip(texts, labels, strict=True)):
             probs = dict(zip(classes, held_out[i].tolist(), strict=True))
             tokens = self._bridge.expand(tokenize(text))
@@ -314,24 +330,37 @@ class AnswerRanker(GraphComponent):
                     lexical=lexical[brand].scores(tokens) / lexical[brand].query_weight(tokens),
                     uncovered=probs.get(self._abstain_key, 0.0),
                 )
-                items.append((brand, label, scores, message_language(text)))
-                relevant = set(view.topic_passages.get(label, np.array([], dtype=int)).tolist())
-                for topic in view.topic_passages:
-                    topic_rows.append(topic_features(scores, view, topic))
-                    topic_labels.append(int(topic == label))
-                for j in shortlist(scores):
-                    passage_rows.append(passage_features(scores, view, int(j)))
-                    passage_labels.append(int(int(j) in relevant))
+                relevant = view.topic_passages.get(label, np.array([], dtype=int))
+                topics = [t for t in classes if t != self._abstain_key and t in view.topic_passages]
+                listed = shortlist(scores)
+                held.append(
+                    _HeldOut(
+                        lang=message_language(text),
+                        label=label,
+                        topics=topics,
+                        topic_rows=topic_matrix(scores, view, topics),
+                        listed=listed,
+                        passage_rows=passage_matrix(scores, view, listed),
+                        relevant=set(relevant.tolist()),
+                    )
+                )
 
+        fusion = {"C": 1.0, "max_iter": 1000}
         ranker = Ranker(
-            topic_model=LogisticRegression(C=1.0, max_iter=1000).fit(topic_rows, topic_labels),
-            passage_model=LogisticRegression(C=1.0, max_iter=1000).fit(
-                passage_rows, passage_labels
+            topic_model=LogisticRegression(**fusion).fit(
+                np.vstack([h.topic_rows for h in held]),
+                np.concatenate([[t == h.label for t in h.topics] for h in held]).astype(int),
+            ),
+            passage_model=LogisticRegression(**fusion).fit(
+                np.vstack([h.passage_rows for h in held]),
+                np.concatenate([[int(j) in h.relevant for j in h.listed] for h in held]).astype(
+                    int
+                ),
             ),
             thresholds={},
             abstain_keys=frozenset({self._abstain_key}),
         )
-        ranker.thresholds = self._calibrate(ranker, views, items, classes)
+        ranker.thresholds = self._calibrate(ranker, held)
         log.info("AnswerRanker thresholds: %s", ranker.thresholds)
 
         self._index = _Index(
@@ -349,23 +378,22 @@ class AnswerRanker(GraphComponent):
             (directory / MODEL_FILE).write_bytes(pickle.dumps(self._index))
         return self._resource
 
-    def _calibrate(
-        self,
-        ranker: Ranker,
-        views: dict[str, BrandView],
-        items: list[tuple[str, str, QuestionScores, str]],
-        classes: list[str],
-    ) -> dict[str, float]:
+    def _calibrate(self, ranker: Ranker, held: list[_HeldOut]) -> dict[str, float]:
+        """Per language, the lowest threshold meeting the targets on the held-out questions."""
         fixed = {str(k): float(v) for k, v in (self._config.get("thresholds") or {}).items()}
+        topic_p = ranker.topic_model.predict_proba(np.vstack([h.topic_rows for h in held]))[:, 1]
+        passage_p = ranker.passage_model.predict_proba(np.vstack([h.passage_rows for h in held]))[
+            :, 1
+        ]
         by_lang: dict[str, list[tuple[Decision, set[str] | None, set[int] | None]]] = {}
-        for brand, label, scores, lang in items:
-            view = views[brand]
-            decision = _at_zero(ranker, scores, view, classes)
-            if label == self._abstain_key:
-                gold: tuple[set[str] | None, set[int] | None] = (None, None)
-            else:
-                gold = ({label}, set(view.topic_passages[label].tolist()))
-            by_lang.setdefault(lang, []).append((decision, *gold))
+        t_at = p_at = 0
+        for h in held:
+            topics = ranked(h.topics, topic_p[t_at : t_at + len(h.topics)])
+            passages = ranked([int(j) for j in h.listed], passage_p[p_at : p_at + len(h.listed)])
+            t_at, p_at = t_at + len(h.topics), p_at + len(h.listed)
+            decision = choose(topics, passages, 0.0)
+            gold = (None, None) if h.label == self._abstain_key else ({h.label}, h.relevant)
+            by_lang.setdefault(h.lang, []).append((decision, *gold))
         thresholds = {
             lang: calibrate_threshold(
                 decisions, float(self._config["max_wrong"]), float(self._config["min_abstain"])
@@ -424,6 +452,8 @@ class AnswerRanker(GraphComponent):
             "score": round(decision.score, 4),
             "margin": round(decision.margin, 4),
             "topic": decision.topic if decision.kind == "topic" else None,
+            # The closest curated topic even when it was not said: the review loop groups by it.
+            "nearest_topic": decision.topic,
             "clause": None,
             "offer": None,
         }
@@ -547,11 +577,3 @@ class AnswerRanker(GraphComponent):
             {**answers.get(routing_brand, {}), "brand": brand, "brands": answers},
             add_to_output=True,
         )
-
-
-def _at_zero(
-    ranker: Ranker, scores: QuestionScores, view: BrandView, topics: list[str]
-) -> Decision:
-    """The ranker's choice with no abstain threshold, for calibrating one."""
-    ranked_topics, ranked_passages = ranker.candidates(scores, view, topics)
-    return choose(ranked_topics, ranked_passages, 0.0)
