@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore, TrackerEventDiffEngine
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -306,13 +306,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """As SQLTrackerStore.save, with each event redacted before it is serialised."""
-        await self.stream_events(tracker)
+        """As SQLTrackerStore.save, with each event redacted before it is serialised.
+
+        The new events also go to the event broker, redacted: Rasa's own stream_events loads
+        the whole stored conversation again to find them, a cost that grows with every turn.
+        """
         asked = messages_answering_a_secret(tracker.events)
 
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
                 data = self._redacted(event, asked)
+                if self.event_broker is not None:
+                    self.event_broker.publish({"sender_id": tracker.sender_id, **data})
                 parse_data = data.get("parse_data") or {}
                 intent = (parse_data.get("intent") or {}).get(INTENT_NAME_KEY)
                 session.add(
@@ -328,18 +333,6 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             session.commit()
 
         logger.debug("tracker stored (redacted)")
-
-    async def stream_events(self, tracker: DialogueStateTracker) -> None:
-        """Streams the new events, redacted as they are stored."""
-        if self.event_broker is None:
-            return
-        old_tracker = await self.retrieve(tracker.sender_id)
-        new_events = TrackerEventDiffEngine.event_difference(old_tracker, tracker)
-        asked = messages_answering_a_secret(tracker.events)
-        for event in new_events:
-            body: dict[str, Any] = {"sender_id": tracker.sender_id}
-            body.update(self._redacted(event, asked))
-            self.event_broker.publish(body)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool

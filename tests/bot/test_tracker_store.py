@@ -6,6 +6,7 @@ import json
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.core.tracker_store import create_tracker_store
@@ -402,3 +403,37 @@ def test_engine_hides_parameters_and_the_file_is_private(
 ) -> None:
     assert store.engine.hide_parameters is True
     assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
+
+
+class _CollectingBroker:
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+async def test_the_broker_gets_each_new_event_once_redacted_without_reloading_the_conversation(
+    store: RedactingSQLTrackerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = _CollectingBroker()
+    store.event_broker = broker  # type: ignore[assignment]
+    tracker = DialogueStateTracker.from_events("eve", _turn_events(), DOMAIN.slots)
+    await store.save(tracker)
+
+    async def no_reload(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the stored conversation was loaded again to stream its events")
+
+    monkeypatch.setattr(store, "retrieve", no_reload)
+    monkeypatch.setattr(store, "_retrieve", no_reload)
+    for event in _second_turn():
+        tracker.update(event)
+    await store.save(tracker)
+
+    assert [e["event"] for e in broker.published[-len(_second_turn()) :]] == [
+        e.type_name for e in _second_turn()
+    ]
+    assert {e["sender_id"] for e in broker.published} == {"eve"}
+    dump = json.dumps(broker.published)
+    for secret in SECRETS:
+        assert secret not in dump, secret
