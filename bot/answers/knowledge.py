@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from contract import Brand
+
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS_DIR = ROOT / "data" / "policy" / "topics"
 OFFERS_FILE = ROOT / "data" / "policy" / "offers.yml"
@@ -71,7 +73,7 @@ def part_name(brand: str, part: int, lang: str) -> str:
         return "开篇说明" if lang == "zh" else "introduction"
     if lang == "zh":
         return f"第{_PART_NUMERALS_ZH[part - 1]}部分"
-    return f"part {_PART_ROMAN[part - 1] if brand == 'bmw' else part}"
+    return f"part {_PART_ROMAN[part - 1] if brand == Brand.BMW else part}"
 
 
 def clause_anchor(clause_id: str) -> str:

@@ -3,9 +3,9 @@
 A curated policy answer about something the customer can do here ends with an offer to do it
 now (actions/offers.py, data/policy/offers.yml). On the hotline the offer's button is read as a
 keypad option; pressing 1, or saying yes, starts the request with the hotline check (the remote
-service phone password for the caller's own line). A question no curated answer covers gets the
-clause search's honest "the policy does not say" with the hotline, never a neighbouring curated
-answer and no offer. In chat the offer is a button whose payload starts the request; a "yes"
+service phone password for the caller's own line). A question the policy does not answer gets
+the answer ranker's honest "the policy does not say" with the hotline, never a neighbouring
+curated answer and no offer. In chat the offer is a button whose payload starts the request; a "yes"
 with nothing on offer gets the main options as buttons.
 
 Helpers and the session's `stack` come from tests/e2e/test_calls.py and tests/support/stack.py.
@@ -125,16 +125,7 @@ UNCOVERED = [
         id="en-bmw",
     ),
     pytest.param(
-        "en",
-        "bmw",
-        "Does the BMW privacy policy say anything about parking fees?",
-        id="en-bmw-fees",
-        # Today the clause search quotes BMW part V.8 (fees for repeated requests) for it: one
-        # of its two concepts ("fee") matches, which passes its coverage bar of 0.5.
-        marks=pytest.mark.xfail(
-            reason="clause search quotes BMW V.8 (request fees) for a parking-fee question",
-            strict=False,
-        ),
+        "en", "bmw", "Does the BMW privacy policy say anything about parking fees?", id="en-bmw-fees"
     ),
 ]
 
@@ -148,11 +139,14 @@ def test_ivr_uncovered_question_says_the_policy_does_not_answer(
 
     turn = len(_events(stack, call))
     answer = _ivr(stack, {"call_id": call, "event": "speech", "text": question})
-    assert _last_intent(stack, call) == "nlu_fallback"
+    # The ranker takes the question and abstains: its answer says so, with no offer.
+    assert _last_intent(stack, call) == "ask_policy"
     said = _responses(stack, call, turn)
-    assert not any(r.startswith("utter_ask_policy/") for r in said), said
-    assert not any(r.startswith("utter_offer_") for r in said), said
-    assert said == ["utter_policy_unknown"], said
+    assert said == ["utter_ask_policy/uncovered"], said
+    bots = [e for e in _events(stack, call)[turn:] if e.get("event") == "bot"]
+    metadata = bots[-1].get("metadata") or {}
+    assert metadata["answer"]["kind"] == "abstain", metadata
+    assert not metadata.get("offer"), metadata
     assert HOTLINE[brand] in _spoken(answer), answer
     assert answer[-1]["expect"] == "speech"
     assert stack.tracker(call)["slots"]["offer_pending"] is not True
@@ -166,7 +160,9 @@ def test_twilio_offer_after_policy_answer_key_1_asks_the_phone_password(stack: S
     _twilio(stack, {**base, "CallStatus": "ringing"}, query)
     params = {**base, "CallStatus": "in-progress", "SpeechResult": CANCEL_QUESTION["zh"]}
     _, root = _twilio(stack, params, query)
-    assert _responses(stack, sid)[-1] == "utter_offer_cancel_account"
+    assert _responses(stack, sid)[-1].removeprefix("utter_ask_policy/") in CANCEL_TOPICS
+    bots = [e for e in _events(stack, sid) if e.get("event") == "bot"]
+    assert (bots[-1].get("metadata") or {}).get("offer") == "cancel_account", bots[-1]
     assert PRESS_1["zh"] in " ".join(s.text or "" for s in root.iter("Say"))
     gather = root.find("Gather")
     assert gather is not None and "dtmf" in (gather.get("input") or "")
