@@ -36,12 +36,17 @@ from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
 from api.tickets.flows import dispatch_due_notices
 from api.tickets.service import recompute_provisional
+from api.unanswered import service as unanswered
 
 
 def purge(s: Session, settings: Settings, now: datetime) -> str:
     outbox = purge_outbox(s, now, settings.outbox_retention_days)
     console = purge_console_records(s, settings, now)
-    return f"{outbox} outbox records and {console} console records purged"
+    questions = unanswered.purge(s, now, settings.unanswered_retention_days)
+    return (
+        f"{outbox} outbox records, {console} console records and "
+        f"{questions} unanswered questions purged"
+    )
 
 
 def _read_password(from_stdin: bool) -> str:
