@@ -103,6 +103,8 @@ class ReviewGroup:
     answers: tuple[tuple[str, str | None, int], ...]
     mark: str | None
     mark_topic: str | None
+    marked_by: str | None
+    marked_at: datetime | None
 
     @property
     def anchor(self) -> str:
@@ -131,6 +133,8 @@ def _as_group(rows: Sequence[UnansweredQuestion]) -> ReviewGroup:
         answers=tuple((kind, given, n) for (kind, given), n in answers),
         mark=rows[0].mark,
         mark_topic=rows[0].mark_topic,
+        marked_by=rows[0].marked_by,
+        marked_at=rows[0].marked_at,
     )
 
 
@@ -170,7 +174,7 @@ def mark(
     actor: str,
     now: datetime,
 ) -> int:
-    """Marks the questions of a group; returns how many were marked."""
+    """Marks the questions of a group (still in the retention); commits; how many were marked."""
     if mark not in ReviewMark.values():
         raise MarkError("err_mark_required")
     if mark == ReviewMark.ANSWERED_BY_TOPIC:
@@ -186,6 +190,7 @@ def mark(
         .where(UnansweredQuestion.id.in_(chosen))
         .values(mark=mark, mark_topic=topic, marked_by=actor, marked_at=now)
     )
+    s.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 
 
