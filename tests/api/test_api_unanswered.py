@@ -17,6 +17,7 @@ from api import cli
 from api.core.clock import FixedClock
 from api.core.settings import Settings
 from api.unanswered import service
+from bot.answers import review
 
 MOBILE, ID_NUMBER, VIN, CODE = "13800138000", "110105199001010023", "WMWXR3100N2K12345", "246810"
 
@@ -102,3 +103,18 @@ def test_the_cli_purge_names_the_questions(client: TestClient, capsys: Any, app:
     with app.state.session_factory() as s:
         later = app.state.clock.now() + timedelta(days=91)
         assert "1 unanswered questions purged" in cli.purge(s, app.state.settings, later)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"kind": "abstain", "score": 0.12, "margin": 0.01, "topic": None},
+        {"kind": "quote", "score": 0.61, "margin": 0.2, "clause": "mini.intro"},
+        {"kind": "topic", "score": 0.7, "margin": 0.03, "topic": "ask_policy/location_data"},
+    ],
+)
+def test_the_backend_takes_what_the_bot_sends(client: TestClient, answer: dict[str, Any]) -> None:
+    body = review.record_body(answer, f"车机上传位置吗 {MOBILE}", "bmw", "zh", voice=True)
+    r = client.post("/v1/unanswered", headers=BOT, json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["answer_kind"] == answer["kind"] and MOBILE not in r.json()["text"]
