@@ -22,8 +22,17 @@ THRESHOLD = 0.25
 T = TypeVar("T")
 
 _NOT_WORD = re.compile(r"[\W_]+")
-_MASKED = re.compile(r"\*+")
+# A masked number with the digits it keeps (138****8000): no measure of what was asked.
+_MASKED = re.compile(r"[0-9A-Za-z]*\*+[0-9A-Za-z]*")
 _HAN = re.compile(r"[\u3400-\u9fff]+")
+# Particles, pronouns and function words say nothing of the subject: Chinese ones split a run
+# of characters, English ones are dropped.
+_HAN_STOP = re.compile("[的了吗啊呢吧呀嘛哦是在我你您们他她它会能要有就也都和这那么]+")
+_STOPWORDS = frozenset(
+    "a an the i me my we our you your it its is are am was be do does did can could will would "
+    "to of in on at for from with and or if about what how when who whom which that this there "
+    "any get have has".split()
+)
 
 
 def normalised(text: str) -> str:
@@ -33,13 +42,17 @@ def normalised(text: str) -> str:
 
 
 def ngrams(text: str) -> Counter[str]:
-    """Chinese: characters and character pairs; other words: their 3- and 4-grams (padded)."""
+    """Chinese: characters and character pairs; other words: their 3- and 4-grams (padded);
+    stop words left out."""
     norm = normalised(text)
     grams: Counter[str] = Counter()
     for run in _HAN.findall(norm):
-        grams.update(run)
-        grams.update(run[i : i + 2] for i in range(len(run) - 1))
+        for piece in _HAN_STOP.split(run):
+            grams.update(piece)
+            grams.update(piece[i : i + 2] for i in range(len(piece) - 1))
     for word in _HAN.sub(" ", norm).split():
+        if word in _STOPWORDS:
+            continue
         padded = f" {word} "
         grams.update(padded[i : i + n] for n in (3, 4) for i in range(max(1, len(padded) - n + 1)))
     return grams

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from api import cli
 from api.core.clock import FixedClock
 from api.core.settings import Settings
-from api.unanswered import service
+from api.unanswered import grouping, service
 from bot.answers import review
 
 MOBILE, ID_NUMBER, VIN, CODE = "13800138000", "110105199001010023", "WMWXR3100N2K12345", "246810"
@@ -118,3 +118,22 @@ def test_the_backend_takes_what_the_bot_sends(client: TestClient, answer: dict[s
     r = client.post("/v1/unanswered", headers=BOT, json=body)
     assert r.status_code == 201, r.text
     assert r.json()["answer_kind"] == answer["kind"] and MOBILE not in r.json()["text"]
+
+
+def test_questions_asked_alike_fall_in_one_group() -> None:
+    asked = [
+        "车机是不是一直在上传位置啊 138****8000",
+        "车机一直上传我的位置吗",
+        "你们会把数据卖给别人吗",
+        "数据会卖给第三方吗",
+        "does the app sell my data",
+        "r u selling my data??",
+        "can police get my data",
+        "will the police get my data from you",
+        "what happens to my data after i delete the app",
+        "is my data kept after deleting my account",
+        "删了app以后数据还在吗",
+        "注销账号后数据还保留吗",
+    ]
+    groups = grouping.group(asked, text=lambda q: q, key=lambda q: q.isascii())
+    assert [g.items for g in groups] == [asked[i : i + 2] for i in range(0, len(asked), 2)]
