@@ -86,7 +86,11 @@ class Recorder:
         self._transport = transport
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def record(self, body: dict[str, Any]) -> asyncio.Task[None]:
+    def record(self, body: dict[str, Any]) -> asyncio.Task[None] | None:
+        if not self.settings.bot_api_key:
+            # No key, no backend to take it (a conversation test run without the API).
+            log.debug("review record skipped: no bot API key")
+            return None
         task = asyncio.get_running_loop().create_task(self._post(body))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -36,13 +36,13 @@ QUESTION = "我手机13800138000，车架号WMWXR3100N2K12345，验证码246810�
 ABSTAIN = {"kind": "abstain", "score": 0.21, "margin": 0.04, "topic": None, "clause": None}
 
 
-def generator(transport: httpx.AsyncBaseTransport) -> BrandResponseGenerator:
+def generator(transport: httpx.AsyncBaseTransport, key: str = "bot-key") -> BrandResponseGenerator:
     config = EndpointConfig.from_dict(
         {"type": "bot.nlg.BrandResponseGenerator", "review_low_margin": 0.1}
     )
     nlg = BrandResponseGenerator(endpoint_config=config, domain=DOMAIN)
     nlg.review = review.Recorder(
-        review.ReviewSettings("http://rights.test", "bot-key", low_margin=0.1), transport
+        review.ReviewSettings("http://rights.test", key, low_margin=0.1), transport
     )
     return nlg
 
@@ -155,3 +155,11 @@ def test_the_endpoint_sets_the_margin_and_the_environment_the_backend(monkeypatc
 def test_without_a_brand_or_a_text_nothing_is_recorded() -> None:
     assert review.record_body(ABSTAIN, "你好", "", "zh", voice=False) is None
     assert review.record_body(ABSTAIN, "  ", "mini", "zh", voice=False) is None
+
+
+async def test_without_a_bot_key_nothing_is_sent() -> None:
+    backend = Backend()
+    nlg = generator(httpx.MockTransport(backend.handle), key="")
+    assert (await say(nlg, ABSTAIN)).startswith("我不知道")
+    await nlg.review.drain()
+    assert backend.posted == []
