@@ -1,5 +1,5 @@
 """Operations: `python -m api.cli migrate | seed-demo | recompute-due | dispatch-notices |
-audit-checkpoint | verify-audit | purge | upkeep | create-staff`.
+audit-checkpoint | verify-audit | purge | upkeep | create-staff | export-unanswered`.
 
 `create-staff --login li.na --name 李娜 --role lead` creates a console account; the password is
 asked for twice on the terminal, or read from the first line of stdin with --password-stdin
@@ -7,7 +7,13 @@ asked for twice on the terminal, or read from the first line of stdin with --pas
 
 `upkeep` runs the periodic jobs together (schedule it, e.g. hourly): provisional due dates,
 due deletion notices, and the purge of what is kept only for a while (outbox records past
-RIGHTS_OUTBOX_RETENTION_DAYS, ended console sessions, old sign-in failures).
+RIGHTS_OUTBOX_RETENTION_DAYS, ended console sessions, old sign-in failures, unanswered questions
+past RIGHTS_UNANSWERED_RETENTION_DAYS, at most 90).
+
+`export-unanswered [--out FILE]` writes the questions that staff marked "answered by topic X" in
+the console as Rasa NLU training data (`version: "3.1"`, `- intent: ask_policy/<topic>`), to
+stdout or FILE, for a conversation designer to review and add before the next training. It
+never trains anything.
 
 Several API workers or replicas run `migrate` (and in dev `seed-demo`) once before they start,
 with RIGHTS_RUN_MIGRATIONS=false and RIGHTS_LOAD_DEMO_DATA=false: at start-up each would race
@@ -20,6 +26,7 @@ import argparse
 import getpass
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -36,12 +43,28 @@ from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
 from api.tickets.flows import dispatch_due_notices
 from api.tickets.service import recompute_provisional
+from api.unanswered import service as unanswered
 
 
 def purge(s: Session, settings: Settings, now: datetime) -> str:
     outbox = purge_outbox(s, now, settings.outbox_retention_days)
     console = purge_console_records(s, settings, now)
-    return f"{outbox} outbox records and {console} console records purged"
+    questions = unanswered.purge(s, now, settings.unanswered_retention_days)
+    return (
+        f"{outbox} outbox records, {console} console records and "
+        f"{questions} unanswered questions purged"
+    )
+
+
+def export_unanswered(s: Session, out: Path | None) -> None:
+    examples = unanswered.marked_examples(s)
+    text = unanswered.nlu_yaml(examples)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    count = sum(len(v) for v in examples.values())
+    print(f"{count} examples of {len(examples)} topics written to {out}", file=sys.stderr)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -67,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             "purge",
             "upkeep",
             "create-staff",
+            "export-unanswered",
         ],
     )
     parser.add_argument("--login", help="create-staff: the sign-in name, e.g. li.na")
@@ -74,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--role", choices=staff.ROLES, default="agent", help="create-staff")
     parser.add_argument(
         "--password-stdin", action="store_true", help="create-staff: read the password from stdin"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="export-unanswered: the YAML file to write (default: stdout)"
     )
     args = parser.parse_args(argv)
     settings = resolve_secrets(Settings())
@@ -96,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"valid={valid} entries={entries} first_broken_id={broken}")
         raise SystemExit(0 if valid else 1)
     with factory() as s:
+        if args.command == "export-unanswered":
+            export_unanswered(s, args.out)
         if args.command == "create-staff":
             if not args.login or not args.name:
                 parser.error("create-staff needs --login and --name")

@@ -36,6 +36,8 @@ from api.tickets.due import use_calendar_dir
 from api.tickets.flows import dispatch_due_notices
 from api.tickets.router import router as tickets_router
 from api.tickets.service import recompute_provisional
+from api.unanswered import service as unanswered
+from api.unanswered.router import router as unanswered_router
 from api.verification.router import router as verification_router
 
 log = logging.getLogger("api")
@@ -61,6 +63,7 @@ def startup(app: FastAPI) -> None:
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
         purge_outbox(s, now, settings.outbox_retention_days)
+        unanswered.purge(s, now, settings.unanswered_retention_days)
         ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
         s.commit()
     audit.checkpoint(app.state.session_factory, settings.anchor_path, now)
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         tickets_router,
         consent_router,
         audit_router,
+        unanswered_router,
         console_router,
     ):
         app.include_router(router)

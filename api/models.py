@@ -9,6 +9,7 @@ from api.dev import models as dev_models
 from api.notifications import models as notification_models
 from api.subjects import models as subject_models
 from api.tickets import models as ticket_models
+from api.unanswered import models as unanswered_models
 from api.verification import models as verification_models
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "ratelimit_models",
     "subject_models",
     "ticket_models",
+    "unanswered_models",
     "verification_models",
 ]

@@ -24,6 +24,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.answers import review
 from bot.answers.knowledge import clause_anchor, offers, part_name
 from contract import BRANDS, brand_facts
 from contract.brands import BrandFacts
@@ -63,6 +64,8 @@ class BrandResponseGenerator(TemplatedNaturalLanguageGenerator):
         if responses is None:
             responses = domain.responses if domain is not None else {}
         super().__init__(responses)
+        kwargs = endpoint_config.kwargs if endpoint_config is not None else {}
+        self.review = review.Recorder(review.ReviewSettings.from_endpoint(kwargs))
 
     def variation_channel(self, utter_action: str, output_channel: str) -> str:
         """The channel name the variations are chosen by."""
@@ -129,7 +132,26 @@ class BrandResponseGenerator(TemplatedNaturalLanguageGenerator):
                 message = _joined(message, offered, output_channel)
                 message[OFFER_KEY] = offer.name
         message[ANSWER_KEY] = {k: answer.get(k) for k in ("kind", "topic", "clause", "score")}
+        self._record_for_review(answer, tracker, brand, output_channel)
         return message
+
+    def _record_for_review(
+        self, answer: dict[str, Any], tracker: DialogueStateTracker, brand: str, channel: str
+    ) -> None:
+        """Abstentions, quotes and low-margin answers go to the privacy team's review, in the
+        background (bot/answers/review.py): the reply does not wait."""
+        if not review.worth_review(answer, self.review.settings.low_margin):
+            return
+        latest = tracker.latest_message
+        body = review.record_body(
+            answer,
+            str(latest.text or "") if latest else "",
+            brand,
+            str(tracker.get_slot("lang") or ""),
+            voice=channel in VOICE_CHANNELS,
+        )
+        if body is not None:
+            self.review.record(body)
 
 
 POLICY_ANSWER_PREFIX = "utter_ask_policy/"

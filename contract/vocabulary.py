@@ -70,3 +70,19 @@ class Assurance(_Value):
     APP_SESSION = "app_session"
     SMS_CODE = "sms_code"
     PHONE_PASSWORD = "phone_password"
+
+
+class AnswerKind(_Value):
+    """What the answer ranker said to a policy question."""
+
+    TOPIC = "topic"  # a curated answer
+    QUOTE = "quote"  # a passage of the policy
+    ABSTAIN = "abstain"  # "I don't know", with the hotline
+
+
+class ReviewMark(_Value):
+    """How the privacy team settled a group of questions the bot could not answer well."""
+
+    ANSWERED_BY_TOPIC = "answered_by_topic"
+    NEW_TOPIC_NEEDED = "new_topic_needed"
+    OUT_OF_SCOPE = "out_of_scope"

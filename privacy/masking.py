@@ -187,3 +187,24 @@ def mask_personal(text: str) -> str:
     if not any(ch.isdigit() for ch in text):
         return text
     return mask_keyed_secrets(mask_mobiles(mask_id_numbers(text)))
+
+
+# A VIN by its form: 17 letters and digits without I, O, Q, with both letters and digits.
+_VIN_FORM = re.compile(
+    r"(?<![0-9A-Za-z])(?=[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z])(?=[A-HJ-NPR-Z0-9]*[0-9])"
+    r"[A-HJ-NPR-Z0-9]{17}(?![0-9A-Za-z])",
+    re.IGNORECASE,
+)
+VIN_MASK = "*" * 17
+
+
+def mask_vins(text: str) -> str:
+    """Every VIN-shaped run starred: a question kept for review needs no car's identity."""
+    return _VIN_FORM.sub(VIN_MASK, text)
+
+
+def mask_question(text: str) -> str:
+    """A customer's question as it is kept for review: ID numbers, mobiles, keyed secrets,
+    VINs and bare 6-8 digit codes all masked. Both runtimes apply it (the bot before sending,
+    the API before storing)."""
+    return mask_bare_codes(mask_vins(mask_personal(text)))

@@ -37,7 +37,9 @@ from api.console.deps import (
 )
 from api.core.errors import ApiError
 from api.tickets import rules
-from contract import Status
+from api.unanswered import service as unanswered
+from api.unanswered.service import Filters
+from contract import Brand, Language, ReviewMark, Status
 
 log = logging.getLogger("api.console")
 
@@ -602,4 +604,105 @@ def static(name: str) -> Response:
         body,
         media_type=_STATIC[name],
         headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# ---------------------------------------------------------------- unanswered questions
+
+_REVIEW_VIEWS = ("open", "marked")
+
+
+def _review_filters(brand: str | None, language: str | None, state: str | None) -> Filters:
+    return Filters(
+        brand=brand if brand in Brand.values() else None,
+        language=language if language in Language.values() else None,
+        marked=state == "marked",
+    )
+
+
+def _unanswered_page(
+    request: Request,
+    db: SessionDep,
+    session: ConsoleSession,
+    filters: Filters,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    groups = unanswered.review_groups(db, filters)
+    state = _REVIEW_VIEWS[filters.marked]
+    query = {"brand": filters.brand or "", "language": filters.language or ""}
+    lang = _lang(request)[0]
+    done = request.query_params.get("done", "")
+    return _render(
+        request,
+        "unanswered.html",
+        {
+            "groups": groups,
+            "total": sum(g.count for g in groups),
+            "filters": filters,
+            "state": state,
+            "views": _REVIEW_VIEWS,
+            "view_url": lambda v: (
+                "/console/unanswered?"
+                + urlencode({k: x for k, x in {**query, "state": v}.items() if x})
+            ),
+            "brands": Brand.values(),
+            "languages": Language.values(),
+            "marks": ReviewMark.values(),
+            "topics": [
+                (name, hints.get(lang) or next(iter(hints.values()), ""))
+                for name, hints in unanswered.topics().items()
+            ],
+            "error": error,
+            "done": done if done.isdigit() and not error else None,
+        },
+        session=session,
+        status=status,
+    )
+
+
+@router.get("/unanswered", response_class=HTMLResponse)
+def unanswered_page(
+    request: Request,
+    db: SessionDep,
+    session: SignedIn,
+    brand: str | None = None,
+    language: str | None = None,
+    state: str | None = None,
+) -> Response:
+    return _unanswered_page(request, db, session, _review_filters(brand, language, state))
+
+
+@router.post("/unanswered/marks", response_class=HTMLResponse)
+def unanswered_mark(
+    request: Request,
+    db: SessionDep,
+    now: NowDep,
+    session: SignedIn,
+    ids: Annotated[str, Form(max_length=20000)] = "",
+    mark: Annotated[str, Form(max_length=40)] = "",
+    topic: Annotated[str, Form(max_length=80)] = "",
+    brand: Annotated[str, Form(max_length=8)] = "",
+    language: Annotated[str, Form(max_length=4)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Settles one group: its questions get the mark (and topic) the staff member chose."""
+    filters = _review_filters(brand, language, "open")
+    t = _t(request)
+    if not auth.csrf_ok(session, csrf_token):
+        return _unanswered_page(request, db, session, filters, error=t("csrf_failed"), status=403)
+    chosen = [int(i) for i in ids.split(",") if i.strip().isdigit() and len(i.strip()) < 10]
+    try:
+        marked = unanswered.mark(db, chosen, mark, topic or None, identity_of(session).actor, now)
+    except unanswered.MarkError as exc:
+        return _unanswered_page(request, db, session, filters, error=t(str(exc)), status=422)
+    if not marked:
+        return _unanswered_page(
+            request, db, session, filters, error=t("err_mark_nothing"), status=409
+        )
+    query = {"brand": filters.brand or "", "language": filters.language or "", "done": marked}
+    return RedirectResponse(
+        "/console/unanswered?" + urlencode({k: v for k, v in query.items() if v}),
+        status_code=303,
     )

@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -74,6 +75,8 @@ class Settings(BaseSettings):
     idempotency_wait_seconds: float = 5.0
     # Outbox records (masked) and dev copies are deleted after this many days (cli upkeep)
     outbox_retention_days: int = 30
+    # Questions kept for the privacy team's review (api/unanswered): never longer than 90 days
+    unanswered_retention_days: int = Field(default=90, ge=1, le=90)
     # Staff console: sign-in failures allowed per client address within the window
     console_sign_in_max_failures: int = 5
     console_sign_in_window_seconds: int = 900

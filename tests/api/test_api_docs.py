@@ -17,6 +17,7 @@ from api.dev import schemas as dev_schemas
 from api.notifications import schemas as notification_schemas
 from api.subjects import schemas as subject_schemas
 from api.tickets import schemas as ticket_schemas
+from api.unanswered import schemas as unanswered_schemas
 from api.verification import schemas as verification_schemas
 
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -84,6 +85,7 @@ MODULES = [
     notification_schemas,
     subject_schemas,
     ticket_schemas,
+    unanswered_schemas,
     verification_schemas,
 ]
 MODELS = sorted(

@@ -1,0 +1,1 @@
+"""Questions the bot could not answer well, kept redacted for the privacy team to review."""
