@@ -69,6 +69,8 @@ WRONG_ANSWER, WRONG_QUOTE, WRONG_REQUEST, OTHER = (
     "other_reply",
 )
 UNKNOWN, REPHRASE = "dont_know", "rephrase"
+ERROR = "error"  # the bot did not reply or the tracker could not be read: not scored
+PROGRESS_EVERY = 25
 COLUMNS = {
     "relevant answer": (ANSWER,),
     "relevant quote": (QUOTE,),
@@ -242,6 +244,7 @@ def _share(count: int, total: int) -> float | None:
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
+    rows = [r for r in rows if r["outcome"] != ERROR]
     for lang in sorted({r["lang"] for r in rows}, key=lambda x: (x != "zh", x)):
         for kind in (*KINDS, "all"):
             chosen = [r for r in rows if r["lang"] == lang and kind in ("all", r["kind"])]
@@ -355,14 +358,23 @@ async def run_all(
     gate = asyncio.Semaphore(max(1, concurrency))
     deadline = time.monotonic() + max_seconds
     skipped = 0
+    done_count = 0
 
     async def one(item: dict) -> dict[str, Any] | None:
-        nonlocal skipped
+        nonlocal skipped, done_count
         async with gate:
             if time.monotonic() > deadline:
                 skipped += 1
                 return None
-            return await ask(client, url, token, item)
+            try:
+                row = await ask(client, url, token, item)
+            except httpx.HTTPError as error:
+                # One failed question is reported, not allowed to lose the others' results.
+                row = {**item, "kind": label_kind(item), "outcome": ERROR, "error": repr(error)}
+            done_count += 1
+            if done_count % PROGRESS_EVERY == 0:
+                print(f"... {done_count} of {len(items)} asked", file=sys.stderr, flush=True)
+            return row
 
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
         done = await asyncio.gather(*(one(item) for item in items))
@@ -387,8 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         run_all(items, url, api_token(), args.concurrency, args.timeout, args.max_seconds)
     )
     summary = summarise(rows)
+    errors = [r for r in rows if r["outcome"] == ERROR]
     print(f"Answers through the REST channel of {url}, set {args.set}, {len(rows)} questions\n")
     print(tables(summary))
+    if errors:
+        print(f"\n{len(errors)} questions not scored, the first: {errors[0]['error']}")
     if skipped:
         print(f"\n{skipped} questions not asked: --max-seconds ran out", file=sys.stderr)
     if args.json_out:

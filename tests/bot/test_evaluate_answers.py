@@ -194,3 +194,21 @@ def test_without_the_environment_the_token_is_the_dev_secrets_last(
     monkeypatch.delenv("RASA_API_TOKEN", raising=False)
     monkeypatch.setattr(ev, "SECRETS", secrets)
     assert ev.api_token() == "new"
+
+
+def test_a_question_the_bot_fails_on_is_reported_and_the_others_still_scored() -> None:
+    def bot(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            text = json.loads(request.content)["message"]
+            return httpx.Response(500 if text == "broken" else 200, json=[])
+        return httpx.Response(200, json=TRACKERS["abstain_mini_zh"])
+
+    questions = [
+        item("broken", "mini", "zh", topic="uncovered"),
+        item("你们会把我的数据上链吗 区块链那种", "mini", "zh", topic="uncovered"),
+    ]
+    rows, _ = asyncio.run(
+        ev.run_all(questions, "http://127.0.0.1:7105", "", transport=httpx.MockTransport(bot))
+    )
+    assert [r["outcome"] for r in rows] == [ev.ERROR, ev.UNKNOWN]
+    assert ev.summarise(rows)["zh rates"]["uncovered_n"] == 1
