@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,14 @@ def test_only_the_local_bot_is_asked() -> None:
         ev.local_url("https://bot.example.com")
 
 
+def asked_of(
+    bot: Callable[[httpx.Request], httpx.Response], questions: list[dict], token: str = ""
+) -> tuple[list[dict[str, Any]], int]:
+    """The questions put to a stand-in for Rasa's REST channel and tracker endpoint."""
+    transport = httpx.MockTransport(bot)
+    return asyncio.run(ev.run_all(questions, "http://127.0.0.1:7105", token, transport=transport))
+
+
 def test_each_question_is_a_new_conversation_with_its_brand_and_language() -> None:
     seen: list[dict[str, Any]] = []
 
@@ -168,9 +177,7 @@ def test_each_question_is_a_new_conversation_with_its_brand_and_language() -> No
         item("我的信息你们要存几年", "mini", "zh", topic="retention"),
         item("how long do u store my stuff for", "bmw", "en", topic="retention"),
     ]
-    rows, skipped = asyncio.run(
-        ev.run_all(questions, "http://127.0.0.1:7105", "t0ken", transport=httpx.MockTransport(bot))
-    )
+    rows, skipped = asked_of(bot, questions, token="t0ken")
     assert skipped == 0
     assert [b["metadata"] for b in seen] == [
         {"brand": "mini", "lang": "zh"},
@@ -207,8 +214,6 @@ def test_a_question_the_bot_fails_on_is_reported_and_the_others_still_scored() -
         item("broken", "mini", "zh", topic="uncovered"),
         item("你们会把我的数据上链吗 区块链那种", "mini", "zh", topic="uncovered"),
     ]
-    rows, _ = asyncio.run(
-        ev.run_all(questions, "http://127.0.0.1:7105", "", transport=httpx.MockTransport(bot))
-    )
+    rows, _ = asked_of(bot, questions)
     assert [r["outcome"] for r in rows] == [ev.ERROR, ev.UNKNOWN]
     assert ev.summarise(rows)["zh rates"]["uncovered_n"] == 1
