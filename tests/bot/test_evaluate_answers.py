@@ -1,9 +1,11 @@
 """scripts/evaluate_answers.py scores what a customer got, read from the conversation's tracker.
 
-The trackers in answer_trackers.json are in the shape Rasa 3.6 returns from
-GET /conversations/<id>/tracker for one question: a curated answer, quotes from a cited and an
-unrelated clause, the honest "I don't know", the core fallback's "rephrase", requests started
-(with and without the action server's slots), an answer with its one-tap offer, small talk.
+answer_trackers.json holds `recorded` trackers, as GET /conversations/<id>/tracker returned them
+from Rasa serving a trained model with its action server, one question each: a curated answer,
+a quote, the honest "I don't know", the core fallback's "rephrase", requests started, an answer
+with its one-tap offer, a greeting. Its `constructed` trackers, in the same shape, stand for what
+that run did not show: a quote from a numbered item and from an unrelated clause, a request with
+the action server down, a model without the ranker's metadata.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import pytest
 
 from scripts import evaluate_answers as ev
 
-TRACKERS: dict[str, dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "answer_trackers.json").read_text(encoding="utf-8")
-)
+_FIXTURES = json.loads((Path(__file__).parent / "answer_trackers.json").read_text("utf-8"))
+TRACKERS: dict[str, dict[str, Any]] = {**_FIXTURES["recorded"], **_FIXTURES["constructed"]}
 
 
 def item(text: str, brand: str, lang: str, intent: str = "ask_policy", topic: Any = None) -> dict:
@@ -35,19 +36,26 @@ def scored(name: str, question: dict) -> str:
 
 def test_the_turn_is_read_from_the_bot_event_the_request_form_or_the_fallback() -> None:
     curated = ev.read_turn(TRACKERS["curated_retention_mini_zh"])
-    assert (curated.kind, curated.topic, curated.score) == ("topic", "retention", 0.83)
-    quote = ev.read_turn(TRACKERS["quote_deletion_ground_bmw_en"])
-    assert (quote.kind, quote.clause) == ("quote", "bmw.5.3.4")
+    assert (curated.kind, curated.topic) == ("topic", "retention")
+    assert curated.score is not None and curated.texts[0].startswith("除非另有说明")
+    quote = ev.read_turn(TRACKERS["quote_opt_out_bmw_zh"])
+    assert (quote.kind, quote.clause, quote.offer) == ("quote", "bmw.5.4", "unsubscribe")
     assert ev.read_turn(TRACKERS["abstain_mini_zh"]).kind == "unknown"
-    assert ev.read_turn(TRACKERS["rephrase_zh"]).kind == "rephrase"
-    started = ev.read_turn(TRACKERS["request_deletion_started_mini_zh"])
-    assert (started.kind, started.request) == ("request", "deletion")
+    rephrase = ev.read_turn(TRACKERS["rephrase_bmw_zh"])
+    assert (rephrase.kind, rephrase.intent) == ("rephrase", "inform")
+    started = ev.read_turn(TRACKERS["request_rectification_started_mini_zh"])
+    assert (started.kind, started.request) == ("request", "rectification")
+    assert started.utters == ["utter_request_started", "utter_ask_mobile"]
     # The action server down: the request is still the one the intent started.
     down = ev.read_turn(TRACKERS["request_without_action_server_en"])
     assert (down.kind, down.request) == ("request", "cancel_account")
     offered = ev.read_turn(TRACKERS["answer_with_offer_cancel_mini_en"])
-    assert (offered.kind, offered.offer) == ("topic", "cancel_account")
-    assert ev.read_turn(TRACKERS["small_talk_en"]).kind == "other"
+    assert (offered.kind, offered.topic, offered.offer) == (
+        "topic",
+        "right_cancel_account",
+        "cancel_account",
+    )
+    assert ev.read_turn(TRACKERS["greet_mini_zh"]).kind == "other"
     # A model without the ranker's metadata: the answer is the retrieval key.
     old = ev.read_turn(TRACKERS["curated_without_ranker_metadata_en"])
     assert (old.kind, old.topic) == ("topic", "cookies")
@@ -65,12 +73,17 @@ def test_a_curated_answer_is_relevant_only_for_a_labelled_topic() -> None:
 
 
 def test_a_quote_is_relevant_when_its_clause_is_cited_by_the_topic_or_an_item_of_one() -> None:
+    opt_out = item(
+        "签了互联服务合同以后 营销推送是不是就退不掉了", "bmw", "zh", topic="marketing_opt_out"
+    )
+    assert scored("quote_opt_out_bmw_zh", opt_out) == ev.QUOTE
     asked = item(
         "when do i have the right to get my data erased", "bmw", "en", topic="right_deletion"
     )
     # right_deletion cites bmw.5.3; bmw.5.3.4 is one of its numbered grounds.
     assert scored("quote_deletion_ground_bmw_en", asked) == ev.QUOTE
     assert scored("quote_marketing_clause_bmw_en", asked) == ev.WRONG_QUOTE
+    assert scored("quote_opt_out_bmw_zh", asked) == ev.WRONG_QUOTE
     # A part's sections are not the part: sensitive_data cites bmw.1, not bmw.1.6.
     assert not ev.relevant_clause("bmw.1.6", ["sensitive_data"], "bmw")
     assert ev.relevant_clause("bmw.1", ["sensitive_data"], "bmw")
@@ -79,29 +92,32 @@ def test_a_quote_is_relevant_when_its_clause_is_cited_by_the_topic_or_an_item_of
 
 
 def test_an_unanswered_question_is_right_only_with_i_dont_know() -> None:
-    uncovered = item("can hackers take control of my car remotely", "bmw", "en", topic="uncovered")
+    uncovered = item("can the dealer remotely unlock my car", "bmw", "en", topic="uncovered")
     assert scored("abstain_mini_zh", uncovered) == ev.UNKNOWN
-    assert scored("curated_security_for_hacking_bmw_en", uncovered) == ev.WRONG_ANSWER
-    assert scored("quote_marketing_clause_bmw_en", uncovered) == ev.WRONG_QUOTE
-    assert scored("request_deletion_started_mini_zh", uncovered) == ev.WRONG_REQUEST
-    assert scored("rephrase_zh", uncovered) == ev.REPHRASE
+    assert scored("curated_remote_services_bmw_en", uncovered) == ev.WRONG_ANSWER
+    assert scored("quote_opt_out_bmw_zh", uncovered) == ev.WRONG_QUOTE
+    assert scored("request_decision_started_mini_en", uncovered) == ev.WRONG_REQUEST
+    assert scored("rephrase_bmw_zh", uncovered) == ev.REPHRASE
+    assert scored("greet_mini_zh", uncovered) == ev.OTHER
 
 
 def test_a_request_is_right_when_started_or_offered_by_the_answer() -> None:
-    deletion = item("把我的数据全删了", "mini", "zh", intent="request_deletion")
-    assert scored("request_deletion_started_mini_zh", deletion) == ev.REQUEST
+    address = item("地址变了 更新一下", "mini", "zh", intent="request_rectification")
+    assert scored("request_rectification_started_mini_zh", address) == ev.REQUEST
     cancel = item("close my account", "bmw", "en", intent="request_cancel_account")
     assert scored("request_without_action_server_en", cancel) == ev.REQUEST
-    assert scored("request_deletion_started_mini_zh", cancel) == ev.WRONG_REQUEST
+    assert scored("request_rectification_started_mini_zh", cancel) == ev.WRONG_REQUEST
     # The answer about closing an account, with the one-tap offer to close it.
     cancel_mini = item("how do i close my account", "mini", "en", intent="request_cancel_account")
     assert scored("answer_with_offer_cancel_mini_en", cancel_mini) == ev.ANSWER
-    assert scored("curated_retention_mini_zh", deletion) == ev.WRONG_ANSWER
+    assert scored("curated_retention_mini_zh", address) == ev.WRONG_ANSWER
     # A policy question whose topic offers the request may start it instead.
-    right = item("can i make u delete my data", "mini", "zh", topic="right_deletion")
-    assert scored("request_deletion_started_mini_zh", right) == ev.REQUEST
+    wrong_info = item(
+        "what if my details are wrong in ur system", "mini", "en", topic="right_rectification"
+    )
+    assert scored("request_rectification_started_mini_zh", wrong_info) == ev.REQUEST
     retention = item("how long do u store my stuff for", "mini", "en", topic="retention")
-    assert scored("request_deletion_started_mini_zh", retention) == ev.WRONG_REQUEST
+    assert scored("request_rectification_started_mini_zh", retention) == ev.WRONG_REQUEST
 
 
 def _row(lang: str, kind: str, result: str) -> dict[str, str]:
