@@ -1,9 +1,10 @@
-"""The unseen-phrasing evaluation set stays unseen: no message of it, nor a near-copy, in data/.
+"""The unseen evaluation sets stay unseen: no message of them, nor a near-copy, in data/.
 
 tests/nlu/unseen_phrasings.yml measures how the NLU copes with wording it was never trained on
-(scripts/evaluate_unseen.py). A training example copied from it, or an edit of one, would make
-that measurement flatter the model, so this test compares every message with every text under
-data/ (NLU examples, story and rule turns, the held-out topic questions).
+(scripts/evaluate_unseen.py); tests/nlu/unseen_questions.yml measures what a customer gets from
+the whole bot (scripts/evaluate_answers.py). A training example copied from either, or an edit
+of one, would make those measurements flatter the model, so this test compares every message
+with every text under data/ (NLU examples, story and rule turns, the held-out topic questions).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 UNSEEN = ROOT / "tests" / "nlu" / "unseen_phrasings.yml"
+QUESTIONS = ROOT / "tests" / "nlu" / "unseen_questions.yml"
 INTENTS = {
     "greet",
     "goodbye",
@@ -73,8 +76,8 @@ def data_texts() -> list[str]:
     return [t for t in texts if len(normalise(t)) >= 4]
 
 
-def unseen_messages() -> list[dict[str, Any]]:
-    return list(yaml.safe_load(UNSEEN.read_text(encoding="utf-8"))["messages"])
+def unseen_messages(path: Path = UNSEEN) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["messages"])
 
 
 def _grams(text: str) -> set[str]:
@@ -107,15 +110,36 @@ def test_the_set_is_large_bilingual_and_well_labelled() -> None:
     assert len(messages) >= 300
     langs = Counter(m["lang"] for m in messages)
     assert langs["zh"] >= 120 and langs["en"] >= 120, langs
+    _assert_labelled(messages)
+    assert sum(1 for m in messages if m.get("topic") == "uncovered") >= 40
+
+
+def _assert_labelled(messages: list[dict[str, Any]]) -> None:
     topics = _topic_keys()
     for message in messages:
         assert message["intent"] in INTENTS, message
+        assert message["lang"] in ("zh", "en") and message["brand"] in ("mini", "bmw"), message
         topic = message.get("topic")
+        if message["intent"] == "ask_policy":
+            assert topic is not None, message
         if topic is not None:
             assert message["intent"] == "ask_policy", message
             for key in topic if isinstance(topic, list) else [topic]:
                 assert key == "uncovered" or key in topics, message
-    assert sum(1 for m in messages if m.get("topic") == "uncovered") >= 40
+
+
+def test_the_question_set_has_200_per_language_a_quarter_unanswered_and_crossed_brands() -> None:
+    messages = unseen_messages(QUESTIONS)
+    _assert_labelled(messages)
+    for lang in ("zh", "en"):
+        chosen = [m for m in messages if m["lang"] == lang]
+        assert len(chosen) >= 200, (lang, len(chosen))
+        uncovered = sum(1 for m in chosen if m.get("topic") == "uncovered")
+        assert 0.2 <= uncovered / len(chosen) <= 0.3, (lang, uncovered, len(chosen))
+        assert {m["brand"] for m in chosen} == {"mini", "bmw"}
+        assert sum(1 for m in chosen if m["intent"] != "ask_policy") >= 20, lang
+    texts = [normalise(m["text"]) for m in messages]
+    assert len(set(texts)) == len(texts), "a question is in the set twice"
 
 
 def _topic_keys() -> set[str]:
@@ -125,8 +149,9 @@ def _topic_keys() -> set[str]:
     return keys
 
 
-def test_no_message_of_the_set_or_a_near_copy_is_in_the_training_data() -> None:
-    copies = near_copies([m["text"] for m in unseen_messages()], data_texts())
+@pytest.mark.parametrize("path", [UNSEEN, QUESTIONS], ids=lambda p: p.name)
+def test_no_message_of_the_set_or_a_near_copy_is_in_the_training_data(path: Path) -> None:
+    copies = near_copies([m["text"] for m in unseen_messages(path)], data_texts())
     assert not copies, "unseen messages found in data/: " + "; ".join(
         f"{a!r} ~ {b!r} ({r})" for a, b, r in copies[:20]
     )
