@@ -125,7 +125,10 @@ UNCOVERED = [
         id="en-bmw",
     ),
     pytest.param(
-        "en", "bmw", "Does the BMW privacy policy say anything about parking fees?", id="en-bmw-fees"
+        "en",
+        "bmw",
+        "Does the BMW privacy policy say anything about parking fees?",
+        id="en-bmw-fees",
     ),
 ]
 
