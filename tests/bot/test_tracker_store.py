@@ -23,7 +23,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from bot import proof_seal
-from bot.tracker_store import RedactingSQLTrackerStore, mask_mobile, redact_event, redact_text
+from bot.tracker_store import RedactingSQLTrackerStore, redact_event
+from privacy.masking import mask_mobile_value as mask_mobile
+from privacy.masking import mask_stored_text as redact_text
 
 ROOT = Path(__file__).resolve().parents[2]
 MOBILE = "13800138000"
