@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.exceptions import ValidationError
 
 _MOBILE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -160,32 +160,45 @@ def _id_form(number: str) -> str | None:
     return None
 
 
-def id_number_checks(candidate: str, *, alone: bool = True) -> bool | None:
-    """True: a valid ID number; False: one with a wrong check digit; None: no ID number.
+def _birth_date_ok(number: str) -> bool:
+    try:
+        return ric.get_birth_date(number).year in _BIRTH_YEARS
+    except ValidationError:
+        return False
 
-    A candidate `alone` (nothing but separators around it) is somebody's number even with a
-    wrong check digit; one inside a longer run of digits needs a plausible birth date and a
-    known region as well, so that a window of a longer number is not taken for one.
-    """
-    number = _id_form(re.sub(rf"{_SEPARATOR}", "", candidate).upper())
-    if number is None:
-        return None
+
+def _region_known(number: str) -> bool:
     # stdnum's region table has entries without counties, on which it raises KeyError.
     try:
-        ric.validate(number)
-    except InvalidChecksum:
+        ric.get_birth_place(number)
+    except (ValidationError, KeyError):
+        return False
+    return True
+
+
+def id_number_checks(candidate: str, *, alone: bool = True) -> bool | None:
+    """True: a valid ID number; False: a mistyped one, masked all the same; None: none.
+
+    Valid: a correct check digit and a real birth date (stdnum's region table misses newer
+    districts such as 440304, Shenzhen Futian, so the region is not required). 18 characters
+    standing `alone` (nothing but separators around them) are somebody's number whatever their
+    check digit and date. Inside a longer run of digits, a mistyped one needs a real birth date
+    and a known region, so that a window of a longer number is not taken for one; a 15-digit
+    number has no check digit of its own and always needs them.
+    """
+    digits = re.sub(rf"{_SEPARATOR}", "", candidate).upper()
+    number = _id_form(digits)
+    if number is None:
+        return None
+    dated = _birth_date_ok(number)
+    if len(digits) == 18:
+        if dated and number[-1] == ric.calc_check_digit(number):
+            return True
         if alone:
             return False
-        try:
-            if ric.get_birth_date(number).year not in _BIRTH_YEARS:
-                return None
-            ric.get_birth_place(number)
-        except (ValidationError, KeyError):
-            return None
-        return False
-    except (ValidationError, KeyError):
-        return None
-    return True
+    if dated and _region_known(number):
+        return len(digits) == 15
+    return None
 
 
 def is_id_number(candidate: str) -> bool:
@@ -203,6 +216,10 @@ def find_id_numbers(text: str) -> list[Found]:
             for length in (18, 15):
                 window = run.chars[i : i + length]
                 if len(window) < length or "X" in window[:-1]:
+                    continue
+                # Inside a longer run, a number starts and ends at a separator ("card 2 110105
+                # 19491231 002X"), never in the middle of a group of digits.
+                if run.glued(i) or run.glued(i + length):
                     continue
                 alone = len(window) == len(run.chars)
                 checks = id_number_checks(window, alone=alone)
@@ -360,12 +377,13 @@ def find_identifiers(text: str) -> list[Identifier]:
     for item in find_id_numbers(plain):
         if item.valid and len(item.digits) == 18:
             add("id_number", item.digits, item.start, item.end)
-    for match in VIN.finditer(plain):
-        if is_valid_vin(match.group()):
-            add("vin", match.group().upper(), match.start(), match.end())
     for item in find_mobiles(plain):
         if not item.digits.startswith("+"):
             add("mobile", item.digits, item.start, item.end)
+    # After the numbers: 17 letters and digits may be a mobile's tail glued to words.
+    for match in VIN.finditer(plain):
+        if is_valid_vin(match.group()):
+            add("vin", match.group().upper(), match.start(), match.end())
     for match in OTP.finditer(plain):
         add("otp_code", match.group(), match.start(), match.end())
     return sorted(found, key=lambda item: item.start)
