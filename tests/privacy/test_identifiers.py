@@ -1,4 +1,4 @@
-"""What `privacy.identifiers` finds and `privacy.masking` masks: the one decision both runtimes use."""
+"""What `privacy.identifiers` finds and `privacy.masking` masks, in both runtimes."""
 
 from __future__ import annotations
 
