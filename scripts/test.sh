@@ -31,10 +31,10 @@ if [[ "$TIER" == fast ]]; then
   step "unit suites: API on SQLite | actions, bot"
   LOGS="$(mktemp -d)"
   trap 'rm -rf "$LOGS"' EXIT
-  RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/contract tests/api \
+  RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/contract tests/privacy tests/api \
     >"$LOGS/api.log" 2>&1 &
   api_pid=$!
-  .venv-bot/bin/pytest -q -p no:cacheprovider tests/actions tests/bot >"$LOGS/bot.log" 2>&1 &
+  .venv-bot/bin/pytest -q -p no:cacheprovider tests/privacy tests/actions tests/bot >"$LOGS/bot.log" 2>&1 &
   bot_pid=$!
   status=0
   wait "$api_pid" || status=1
@@ -54,7 +54,7 @@ fi
 bash scripts/install_browser.sh
 
 step "shared contract, rights API (SQLite and PostgreSQL)"
-.venv-api/bin/pytest -q tests/contract tests/api
+.venv-api/bin/pytest -q tests/contract tests/privacy tests/api
 # Its own run: the API suite imports helpers from its conftest by module name.
 .venv-api/bin/pytest -q tests/browser
 
@@ -69,4 +69,4 @@ step "conversation test stories"
 bash scripts/test_stories.sh
 
 step "bot, actions and end-to-end"
-.venv-bot/bin/pytest -q tests/bot tests/actions tests/e2e
+.venv-bot/bin/pytest -q tests/privacy tests/bot tests/actions tests/e2e
