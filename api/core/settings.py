@@ -21,7 +21,14 @@ from privacy.files import write_private_file
 log = logging.getLogger("api.settings")
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper", "audit_key")
+SECRET_FIELDS = (
+    "bot_api_key",
+    "staff_tokens",
+    "proof_secret",
+    "lookup_pepper",
+    "audit_key",
+    "field_keys",
+)
 MIN_SECRET_LEN = 24
 
 
@@ -39,6 +46,9 @@ class Settings(BaseSettings):
     proof_secret: str = ""  # signs subject proofs and app-session tokens
     lookup_pepper: str = ""  # keys the mobile lookup hash and the SMS code hashes
     audit_key: str = ""  # keys the audit chain and signs its checkpoints; never in the database
+    # Seal mobile numbers at rest (AES-GCM, api.core.fields); comma-separated, newest first:
+    # the first seals, all open. Never in the database.
+    field_keys: str = ""
     # Append-only file of signed audit checkpoints; by default next to a SQLite database file,
     # else var/audit-anchors-<hash of the URL>.jsonl. Keep it where database users cannot write.
     audit_anchor_file: Path | None = None
