@@ -101,13 +101,11 @@ def main(argv: list[str] | None = None) -> None:
     factory = make_session_factory(engine, settings.audit_key, gateway_for(settings), cipher)
     now = SystemClock().now()
     if args.command == "audit-checkpoint":
-        point = audit.checkpoint(factory, settings.anchor_path, now)
+        point = audit.checkpoint(engine, settings, now)
         print(f"anchored entry {point.entry_id}" if point else "nothing new to anchor")
         return
     if args.command == "verify-audit":
-        valid, entries, broken = audit.verify_chain(
-            engine, settings.audit_key, settings.anchor_path
-        )
+        valid, entries, broken = audit.verify_chain(engine, settings)
         print(f"valid={valid} entries={entries} first_broken_id={broken}")
         raise SystemExit(0 if valid else 1)
     with factory() as s:

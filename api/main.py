@@ -64,7 +64,7 @@ def startup(app: FastAPI) -> None:
         purge_outbox(s, now, settings.outbox_retention_days)
         ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
         s.commit()
-    audit.checkpoint(app.state.session_factory, settings.anchor_path, now)
+    audit.checkpoint(app.state.engine, settings, now)
 
 
 async def checkpoint_loop(app: FastAPI, every: int) -> None:
@@ -74,10 +74,7 @@ async def checkpoint_loop(app: FastAPI, every: int) -> None:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(
-                audit.checkpoint,
-                app.state.session_factory,
-                settings.anchor_path,
-                app.state.clock.now(),
+                audit.checkpoint, app.state.engine, settings, app.state.clock.now()
             )
         except Exception:  # keep anchoring on the next round; the error is logged
             log.exception("audit checkpoint failed")

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
+import socket
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
@@ -52,6 +55,14 @@ class Settings(BaseSettings):
     # Append-only file of signed audit checkpoints; by default next to a SQLite database file,
     # else var/audit-anchors-<hash of the URL>.jsonl. Keep it where database users cannot write.
     audit_anchor_file: Path | None = None
+    # Several API instances: a directory they all share (not the database: its owner must not
+    # be able to rewrite the anchors). Each instance appends to audit-anchors-<instance>.jsonl
+    # there and reads every instance's file, so a new pod starts from what the others anchored.
+    audit_anchor_dir: Path | None = None
+    audit_instance: str = Field(default_factory=socket.gethostname)
+    # Entries up to this id may be plain SHA-256 (a chain begun before the audit was keyed);
+    # any unkeyed entry after it breaks the chain. 0: every entry must be keyed.
+    audit_unkeyed_until: int = 0
     audit_checkpoint_seconds: int = 60  # how often the chain head is anchored (0: only at start)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.env"
     backup_retention_days: int = 30
@@ -97,6 +108,10 @@ class Settings(BaseSettings):
 
     @property
     def anchor_path(self) -> Path:
+        """The file this instance appends its checkpoints to."""
+        if self.audit_anchor_dir is not None:
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.audit_instance) or "api"
+            return self.audit_anchor_dir / f"audit-anchors-{name}.jsonl"
         if self.audit_anchor_file is not None:
             return self.audit_anchor_file
         url = make_url(self.database_url)
@@ -106,6 +121,14 @@ class Settings(BaseSettings):
         where = url.set(password=None).render_as_string(hide_password=False)
         digest = hashlib.sha256(where.encode()).hexdigest()[:12]
         return ROOT / "var" / f"audit-anchors-{digest}.jsonl"
+
+    @property
+    def anchor_files(self) -> list[Path]:
+        """Every instance's checkpoints: what verification reads."""
+        if self.audit_anchor_dir is not None:
+            found = set(self.audit_anchor_dir.glob("audit-anchors-*.jsonl"))
+            return sorted(found | {self.anchor_path})
+        return [self.anchor_path]
 
     @property
     def is_dev(self) -> bool:
@@ -137,6 +160,11 @@ def resolve_secrets(settings: Settings) -> Settings:
                 "prod needs real secrets: set "
                 + ", ".join(f"RIGHTS_{f.upper()}" for f in missing + weak)
                 + f" (at least {MIN_SECRET_LEN} characters each)"
+            )
+        if settings.audit_anchor_dir is None and settings.audit_anchor_file is None:
+            raise ConfigurationError(
+                "prod needs RIGHTS_AUDIT_ANCHOR_DIR, a directory every API instance shares and "
+                "the database cannot write (docs/DEPLOYMENT.md)"
             )
         return settings
     if not missing:

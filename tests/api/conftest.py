@@ -124,6 +124,13 @@ def make_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def use_settings_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """Puts `settings` in the RIGHTS_* environment, for the CLI (which reads only that)."""
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            monkeypatch.setenv(f"RIGHTS_{name.upper()}", str(value))
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(DEFAULT_NOW)

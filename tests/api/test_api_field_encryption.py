@@ -4,8 +4,6 @@ database; and the same work for an unregistered number as for a registered one."
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from api_helpers import BOT, MOBILES, last_code, start_sms
-from conftest import PG_ADMIN_URL, Database, make_settings
+from conftest import make_settings, use_settings_env
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from test_console import sign_in
@@ -129,10 +127,9 @@ def test_rotation_seals_everything_under_the_new_key_and_old_values_still_open(
     assert {key_id_of(value) for _, value in _sealed(db_url)} == {old_id}
 
     # New key in front: the API opens both; the CLI re-seals under the new one.
-    both = make_settings(db_url, tmp_path, field_keys=f"{NEW_KEY},{OLD_KEY}")
-    for name, value in both.model_dump().items():
-        if value is not None:
-            monkeypatch.setenv(f"RIGHTS_{name.upper()}", str(value))
+    use_settings_env(
+        monkeypatch, make_settings(db_url, tmp_path, field_keys=f"{NEW_KEY},{OLD_KEY}")
+    )
     cli.main(["rotate-field-key"])
     sealed = _sealed(db_url)
     assert {key_id_of(value) for _, value in sealed} == {new_id}
@@ -166,32 +163,15 @@ def test_a_sealed_value_moved_to_another_row_does_not_open(app: FastAPI) -> None
 # ---------------------------------------------------------------- the migration
 
 
-@pytest.fixture
-def empty_db(database: Database, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables yet, of the kind under test."""
-    if database.kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    schema = f"rights_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def test_the_migration_seals_existing_numbers_and_its_downgrade_opens_them(
-    empty_db: str, tmp_path: Path
+    db_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(empty_db, tmp_path, field_keys=OLD_KEY)
-    cfg = alembic_config(empty_db, settings)
-    command.upgrade(cfg, "0004_staff_accounts")
+    # The test database, taken back to before this revision (and up again at the end).
+    settings = make_settings(db_url, tmp_path, field_keys=OLD_KEY)
+    cfg = alembic_config(db_url, settings)
+    command.downgrade(cfg, "0004_staff_accounts")
     now = datetime(2026, 5, 11, 2, 0, tzinfo=timezone.utc)
-    engine = sa.create_engine(empty_db)
+    engine = sa.create_engine(db_url)
     with engine.begin() as conn:
         for i, mobile in enumerate(("+8613800138000", "+8613900139000"), start=1):
             conn.execute(
@@ -202,7 +182,7 @@ def test_the_migration_seals_existing_numbers_and_its_downgrade_opens_them(
                 {"id": f"C-900{i}", "m": mobile, "h": f"hash-{i}", "t": now},
             )
     command.upgrade(cfg, "0007_mobile_encryption")
-    rows = _raw_rows(empty_db, "customers")
+    rows = _raw_rows(db_url, "customers")
     assert len(rows) == 2 and not any("0013" in _digits(r) or "0139" in _digits(r) for r in rows)
     cipher = FieldCipher([OLD_KEY], PEPPER)
     with engine.connect() as conn:
@@ -213,5 +193,8 @@ def test_the_migration_seals_existing_numbers_and_its_downgrade_opens_them(
     command.downgrade(cfg, "0004_staff_accounts")
     with engine.connect() as conn:
         plain = dict(conn.execute(sa.text("SELECT id, mobile_e164 FROM customers")).all())
+        conn.execute(sa.text("DELETE FROM customers"))
+        conn.commit()
     engine.dispose()
+    command.upgrade(cfg, "head")
     assert plain == {"C-9001": "+8613800138000", "C-9002": "+8613900139000"}
