@@ -102,7 +102,8 @@ def enqueue(
     )
     session.add(msg)
     if send:
-        gateway_of(session).deliver(session, Message(kind=kind, to=to, body=body, created_at=now))
+        message = Message(kind=kind, to=to, body=body, created_at=now, masked_to=msg.to)
+        gateway_of(session).deliver(session, message)
     log.info("outbox: %s %s", kind, "queued" if send else "recorded, not sendable")
     return msg
 
