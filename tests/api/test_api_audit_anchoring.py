@@ -55,11 +55,18 @@ def test_a_new_instance_with_an_empty_anchor_file_refuses_a_chain_rewritten_unke
     with TestClient(pod) as client:
         assert settings.anchor_path.read_text() == ""  # its start did not anchor the forgery
         body = _verify(client, pod)
-    assert body["valid"] is False and body["first_broken_id"] == 1
+    first_id = _first_id(first)
+    assert body["valid"] is False and body["first_broken_id"] == first_id
     assert settings.anchor_path.read_text() == ""
 
     code, out = _cli_verify(monkeypatch, capsys, settings)
-    assert code == 1 and "valid=False" in out and "first_broken_id=1" in out
+    assert code == 1 and "valid=False" in out and f"first_broken_id={first_id}" in out
+
+
+def _first_id(app: Any) -> int:
+    # Ids go on across tests on PostgreSQL (rows are deleted, sequences are not reset).
+    with app.state.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT min(id) FROM audit_entries")).scalar_one())
 
 
 def _rewrite_prefix_unkeyed(app: Any, unkeyed: int, key: str) -> list[tuple[str, dict[str, Any]]]:
@@ -69,8 +76,8 @@ def _rewrite_prefix_unkeyed(app: Any, unkeyed: int, key: str) -> list[tuple[str,
         entries = list(s.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars())
         s.expunge_all()
     prev, out = GENESIS_HASH, []
-    for e in entries:
-        e.prev_hash, e.keyed = prev, e.id > unkeyed
+    for position, e in enumerate(entries):
+        e.prev_hash, e.keyed = prev, position >= unkeyed
         e.hash = entry_hash(key if e.keyed else None, e)
         prev = e.hash
         sql = "UPDATE audit_entries SET prev_hash = :p, hash = :h, keyed = :k WHERE id = :i"
@@ -80,11 +87,12 @@ def _rewrite_prefix_unkeyed(app: Any, unkeyed: int, key: str) -> list[tuple[str,
 
 
 @pytest.mark.parametrize(
-    ("unkeyed_until", "first_broken"), [(0, 1), (3, None), (2, 3)], ids=["none", "all", "one-more"]
+    ("allowed", "broken_at"), [(0, 1), (3, None), (2, 3)], ids=["none", "all", "one-more"]
 )
 def test_unkeyed_entries_only_up_to_where_the_deployment_says(
-    db_url: str, tmp_path: Path, unkeyed_until: int, first_broken: int | None
+    db_url: str, tmp_path: Path, allowed: int, broken_at: int | None
 ) -> None:
+    """Three unkeyed entries first; the deployment allows `allowed` of them."""
     settings = make_settings(db_url, tmp_path, audit_checkpoint_seconds=0)
     first = create_app(settings)
     with TestClient(first) as client:
@@ -92,6 +100,9 @@ def test_unkeyed_entries_only_up_to_where_the_deployment_says(
     _tamper(first, _rewrite_prefix_unkeyed(first, 3, settings.audit_key))
     settings.anchor_path.write_text("")
 
+    before_first = _first_id(first) - 1
+    unkeyed_until = before_first + allowed if allowed else 0
+    first_broken = None if broken_at is None else before_first + broken_at
     pod = create_app(settings.model_copy(update={"audit_unkeyed_until": unkeyed_until}))
     with TestClient(pod) as client:
         body = _verify(client, pod)
