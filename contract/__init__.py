@@ -18,6 +18,7 @@ from contract.vocabulary import (
     Language,
     Status,
     TicketType,
+    WayThrough,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Status",
     "TicketType",
     "TicketTypeRules",
+    "WayThrough",
     "brand_facts",
     "load_rights",
 ]

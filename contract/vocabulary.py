@@ -70,3 +70,10 @@ class Assurance(_Value):
     APP_SESSION = "app_session"
     SMS_CODE = "sms_code"
     PHONE_PASSWORD = "phone_password"
+
+
+class WayThrough(_Value):
+    """What still works for a customer whose number is locked after wrong guesses."""
+
+    APP_SESSION = "app_session"  # signed in to the app: low-risk requests
+    HOTLINE_AGENT = "hotline_agent"  # a person on the hotline: every request

@@ -111,6 +111,7 @@ def server(
             "--log-level",
             "warning",
             "--no-access-log",
+            "--no-proxy-headers",
         ],
         env=env,
         cwd=ROOT,

@@ -50,6 +50,12 @@ class ApiProcess:
         return str(response.json()["session_token"])
 
 
+def uvicorn_command(port: int) -> list[str]:
+    """As scripts/api_run.sh starts the API: uvicorn's proxy headers off, the app's own on."""
+    host = ["--host", "127.0.0.1", "--port", str(port)]
+    return [str(UVICORN), "api.main:app", *host, "--no-proxy-headers"]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -95,7 +101,7 @@ def running_api(extra_env: dict[str, str] | None = None) -> Iterator[ApiProcess]
         log_path = tmp_path / "api.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(UVICORN), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+                uvicorn_command(port),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
