@@ -92,18 +92,21 @@ def _source_hash(settings: Settings, caller: Caller, channel: str) -> str:
     return keyed_hash(settings.lookup_pepper, "guess-source", caller.source(channel))
 
 
-def _supersede(session: Session, mobile_hash: str, now: datetime) -> None:
-    """A newer SMS code for a number makes its older outstanding codes worthless."""
-    session.execute(
-        update(Challenge)
-        .where(
-            Challenge.mobile_hash == mobile_hash,
-            Challenge.method == Assurance.SMS_CODE,
-            Challenge.status == "pending",
-            Challenge.expires_at > now,
-        )
-        .values(status=SUPERSEDED)
+def _supersede(
+    session: Session, mobile_hash: str, now: datetime, source_hash: str | None = None
+) -> None:
+    """Makes the number's outstanding SMS codes worthless: those of one source when it asks
+    for a newer code (someone else's request leaves the customer's code alone), all of them
+    once one has verified."""
+    stmt = update(Challenge).where(
+        Challenge.mobile_hash == mobile_hash,
+        Challenge.method == Assurance.SMS_CODE,
+        Challenge.status == "pending",
+        Challenge.expires_at > now,
     )
+    if source_hash is not None:
+        stmt = stmt.where(Challenge.source_hash == source_hash)
+    session.execute(stmt.values(status=SUPERSEDED))
 
 
 def start(
@@ -125,6 +128,7 @@ def start(
     )
     customer = subjects.find_by_mobile_hash(session, digest)
     challenge_id = str(uuid.uuid4())
+    source_hash = _source_hash(settings, caller, str(channel))
     code_hash = None
     if method == Assurance.SMS_CODE:
         if is_postgres(session):
@@ -148,7 +152,7 @@ def start(
                 "body.mobile",
                 headers={"Retry-After": str(max(retry, 1))},
             )
-        _supersede(session, digest, now)
+        _supersede(session, digest, now, source_hash)
         code = f"{secrets.randbelow(10**6):06d}"
         code_hash = _code_hash(settings, challenge_id, code)
         if customer is not None:
@@ -169,7 +173,7 @@ def start(
         mobile_hash=digest,
         customer_id=customer.id if customer else None,
         code_hash=code_hash,
-        source_hash=_source_hash(settings, caller, str(channel)),
+        source_hash=source_hash,
         status="pending",
         attempts=0,
         created_at=now,
@@ -282,6 +286,9 @@ def check(
         # Only this source's count is cleared: others' guesses at the number still stand.
         challenge.status = "verified"
         source.failures, source.window_started_at = 0, now
+        if challenge.method == Assurance.SMS_CODE:
+            session.flush()  # this challenge is verified, not superseded
+            _supersede(session, challenge.mobile_hash, now)
         session.commit()
         return _verified(settings, customer, challenge.method, now, left)
 

@@ -62,7 +62,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -108,7 +108,7 @@ def running_api(extra_env: dict[str, str] | None = None) -> Iterator[ApiProcess]
                 stderr=subprocess.STDOUT,
             )
             try:
-                _wait_healthy(url, process, log_path)
+                wait_healthy(url, process, log_path)
                 yield ApiProcess(url, BOT_API_KEY, STAFF_TOKEN)
             finally:
                 process.terminate()
