@@ -23,6 +23,7 @@ from api.console.auth import ConsoleSession
 from api.console.models import ConsoleTicketRead, StaffAccount, TicketAssignment, TicketNote
 from api.console.queue import deadline_flag, working_days_left
 from api.console.staff import Identity
+from api.core.database import upsert
 from api.core.errors import ApiError
 from api.core.policy import Policy
 from api.core.settings import Settings
@@ -205,9 +206,14 @@ def _record_read_once(
     """The first view of a ticket in a console session is audited; reloads and the pages
     after a change in that session are not (they show nothing new about the customer)."""
     if session_key is not None:
-        if s.get(ConsoleTicketRead, (session_key, ticket.reference)) is not None:
+        # ON CONFLICT: two pages of one session at once (a double click) record one read.
+        first = s.execute(
+            upsert(s, ConsoleTicketRead)
+            .values(session_hash=session_key, ticket_reference=ticket.reference)
+            .on_conflict_do_nothing()
+        )
+        if not getattr(first, "rowcount", 0):
             return
-        s.add(ConsoleTicketRead(session_hash=session_key, ticket_reference=ticket.reference))
     audit.append(
         s,
         now=now,
