@@ -10,6 +10,7 @@ people, not part of the API contract.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -562,9 +563,8 @@ def ticket_delay(
     delay: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    return _text_command(
-        page, reference, "delay", delay, csrf_token, service.record_delay, "reason"
-    )
+    record = functools.partial(service.record_delay, settings=page.settings, policy=page.policy)
+    return _text_command(page, reference, "delay", delay, csrf_token, record, "reason")
 
 
 @router.post("/tickets/{reference}/notices/{notice_id}", response_class=HTMLResponse)

@@ -449,12 +449,25 @@ def add_note(s: Session, *, reference: str, identity: Identity, body: str, now: 
 
 
 def record_delay(
-    s: Session, *, reference: str, identity: Identity, reason: str, now: datetime
+    s: Session,
+    settings: Settings,
+    policy: Policy,
+    *,
+    reference: str,
+    identity: Identity,
+    reason: str,
+    now: datetime,
 ) -> None:
     """A delay notice to the customer, through the tickets service (never a new due date)."""
     with _transaction(s):
         tickets.record_delay(
-            db_session=s, reference=reference, reason=reason, actor_id=identity.actor, now=now
+            db_session=s,
+            reference=reference,
+            reason=reason,
+            actor_id=identity.actor,
+            now=now,
+            policy=policy,
+            settings=settings,
         )
 
 
