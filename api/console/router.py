@@ -477,6 +477,14 @@ def ticket_move(
                 "version": version,
                 "refusal_ground": ground,
                 "ground_text": page.policy.refusal_grounds.get(ground, {}).get(lang, ""),
+                "notice_text": service.notice_preview(
+                    page.db,
+                    page.policy,
+                    reference=reference,
+                    to_status=to_status,
+                    reason=reason,
+                    refusal_ground=ground or None,
+                ),
             },
             session=page.session,
         )
