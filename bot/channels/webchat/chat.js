@@ -231,7 +231,7 @@
   // ("MINI 隐私政策第五部分", "BMW policy, part V"), built as elements; ticket references are
   // kept on one line.
   // Groups 11-13: a markdown link to a clause of the policy page, "[text](policy/mini#part-5-3)".
-  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})|((MINI|BMW) 隐私政策第([一二三四五六七八九])部分)|((MINI|BMW) policy, parts? (IX|IV|V?I{1,3}|V|[1-9])(?![A-Za-z0-9]))|\[([^\]\n]{1,300})\]\(policy\/(mini|bmw)#(part-[0-9]+(?:-[0-9]+)*)\)/g;
+  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})|((MINI|BMW) 隐私政策第([一二三四五六七八九])部分)|((MINI|BMW) policy, parts? (IX|IV|V?I{1,3}|V|[1-9])(?![A-Za-z0-9]))|\[([^\]\n]{1,300})\]\(policy\/(mini|bmw)#(part-(?:intro|[0-9]+(?:-[0-9]+)*))\)/g;
   const PART_NUMBERS = {
     一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9,
     I: 1, II: 2, III: 3, IV: 4, V: 5, VI: 6, VII: 7, VIII: 8, IX: 9,
