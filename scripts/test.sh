@@ -6,7 +6,8 @@
 #                               conversation test stories, and the bot, action and end-to-end
 #                               suites against the real stack
 #   bash scripts/test.sh fast   before each commit: lint, format check, types, and the unit
-#                               suites of the three parts (API on SQLite, actions, bot); no
+#                               suites of the three parts (API on SQLite, actions, bot) and
+#                               the docs against the code (tests/docs); no
 #                               training, no stack, the two suites side by side
 #
 # Installs whatever is missing first.
@@ -28,13 +29,14 @@ step "lint and types"
 bash scripts/lint.sh
 
 if [[ "$TIER" == fast ]]; then
-  step "unit suites: API on SQLite | actions, bot"
+  step "unit suites: API on SQLite | actions, bot, docs"
   LOGS="$(mktemp -d)"
   trap 'rm -rf "$LOGS"' EXIT
   RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/contract tests/api \
     >"$LOGS/api.log" 2>&1 &
   api_pid=$!
-  .venv-bot/bin/pytest -q -p no:cacheprovider tests/actions tests/bot >"$LOGS/bot.log" 2>&1 &
+  .venv-bot/bin/pytest -q -p no:cacheprovider tests/actions tests/bot tests/docs \
+    >"$LOGS/bot.log" 2>&1 &
   bot_pid=$!
   status=0
   wait "$api_pid" || status=1
@@ -68,5 +70,5 @@ bash scripts/train.sh
 step "conversation test stories"
 bash scripts/test_stories.sh
 
-step "bot, actions and end-to-end"
-.venv-bot/bin/pytest -q tests/bot tests/actions tests/e2e
+step "bot, actions, docs and end-to-end"
+.venv-bot/bin/pytest -q tests/bot tests/actions tests/docs tests/e2e

@@ -6,7 +6,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -14,12 +13,10 @@ import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sanic import Sanic
 
-from bot.channels.rest import ValidatingRestInput
 from bot.channels.transcript import visible_transcript
 from bot.channels.webchat import STATIC_DIR, STATIC_FILES, WebChatInput
-from tests.support.sanic_apps import start_sanic_app
+from tests.support.sanic_apps import asgi_client, chat_channels_app
 
 PAGE = "/webhooks/webchat/"
 
@@ -28,26 +25,12 @@ async def _on_new_message(message: UserMessage) -> None:
     await message.output_channel.send_text_message(message.sender_id, f"echo {message.text}")
 
 
-def _build_app() -> Sanic:
-    """Both channels mounted the way rasa.core.channels.channel.register mounts them."""
-    app = Sanic(f"webchat_test_{uuid.uuid4().hex}")
-    for channel in (ValidatingRestInput(), WebChatInput.from_credentials({})):
-        prefix = urljoin("/webhooks/", channel.url_prefix())
-        app.blueprint(channel.blueprint(_on_new_message), url_prefix=prefix)
-    return app
-
-
-APP = _build_app()
-_started: list[bool] = []
+APP = chat_channels_app(_on_new_message)
 
 
 @pytest_asyncio.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    if not _started:
-        await start_sanic_app(APP)
-        _started.append(True)
-    transport = httpx.ASGITransport(app=APP)
-    async with httpx.AsyncClient(transport=transport, base_url="http://rasa") as http:
+    async with asgi_client(APP) as http:
         yield http
 
 

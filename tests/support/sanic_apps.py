@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from sanic.handlers import ErrorHandler
+
+from bot.channels.rest import ValidatingRestInput
+from bot.channels.webchat import WebChatInput
+
+
+def chat_channels_app(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Sanic:
+    """The REST and web chat channels mounted the way rasa.core.channels.channel.register
+    mounts them, on a new app."""
+    app = Sanic(f"chat_channels_{uuid.uuid4().hex}")
+    for channel in (ValidatingRestInput(), WebChatInput.from_credentials({})):
+        prefix = urljoin("/webhooks/", channel.url_prefix())
+        app.blueprint(channel.blueprint(on_new_message), url_prefix=prefix)
+    return app
 
 
 async def start_sanic_app(app: Sanic) -> None:
@@ -22,3 +43,17 @@ async def start_sanic_app(app: Sanic) -> None:
         return
     Sanic.test_mode = True  # kept on: a later start-up must also start from the originals
     await app._startup()
+
+
+_started: set[str] = set()
+
+
+@asynccontextmanager
+async def asgi_client(app: Sanic) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` in this process, the app started on first use."""
+    if app.name not in _started:
+        await start_sanic_app(app)
+        _started.add(app.name)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rasa") as http:
+        yield http
