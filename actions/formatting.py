@@ -1,8 +1,7 @@
-"""Dates and masking as the customer sees them."""
+"""Dates as the customer sees them."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 # China keeps one offset all year; a fixed zone avoids depending on tzdata being installed.
@@ -40,8 +39,3 @@ def format_date(value: str | datetime, lang: str | None) -> str:
     if lang == "en":
         return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
     return f"{local.year}年{local.month}月{local.day}日"
-
-
-def normalise_code(text: str) -> str | None:
-    found = re.findall(r"(?<!\d)\d{4,8}(?!\d)", text)
-    return found[0] if len(found) == 1 else None

@@ -5,8 +5,8 @@ On top of rasa_sdk's Sanic app:
   `token` query parameter when `action_endpoint.token` is set in endpoints.yml;
 - errors answer a short JSON naming the action only: rasa_sdk's default handler returns and logs
   the whole request body, i.e. the tracker with the customer's messages and slots;
-- every log record goes through `bot.components.identifiers.redact`, and the token query
-  parameter is cut from logged URLs.
+- every log record goes through `privacy.masking.mask_log_text` (the API's logs are masked the
+  same way), and the token query parameter is cut from logged URLs.
 
 In dev (RIGHTS_ENV unset or `dev`) a missing token is read from, or generated into,
 var/dev-secrets.env, the file the rights backend keeps its dev secrets in. In prod it is required.
@@ -24,7 +24,6 @@ import secrets
 import sys
 import types
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.backend import close_shared_client
+from privacy import masking
 from privacy.files import write_private_file
 
 log = logging.getLogger("actions.server")
@@ -52,27 +52,9 @@ class ConfigurationError(RuntimeError):
     """The server cannot start with this configuration."""
 
 
-def _identifier_redactor() -> Callable[[str], str]:
-    # Imported lazily: the detector loads a spaCy pipeline, and the server must still refuse to
-    # log in clear text if it cannot be imported (then every digit run of 6+ is masked).
-    try:
-        from bot.components.identifiers import redact
-
-        return redact
-    except Exception:  # pragma: no cover - only when the bot package is broken
-        fallback = re.compile(r"\d{6,}")
-        return lambda text: fallback.sub(lambda m: "*" * len(m.group()), text)
-
-
-_redact_identifiers: Callable[[str], str] | None = None
-
-
 def redact_text(text: str) -> str:
-    """Masks customer identifiers and URL tokens in a log line."""
-    global _redact_identifiers
-    if _redact_identifiers is None:
-        _redact_identifiers = _identifier_redactor()
-    return _TOKEN_IN_URL.sub(r"\1***", _redact_identifiers(text))
+    """Masks customer identifiers (as the API's logs do) and URL tokens in a log line."""
+    return _TOKEN_IN_URL.sub(r"\1***", masking.mask_log_text(text))
 
 
 class RedactingFilter(logging.Filter):

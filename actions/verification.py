@@ -25,9 +25,9 @@ from actions.backend import (
     Proof,
     RightsClient,
 )
-from actions.formatting import normalise_code
 from contract import Assurance, Brand, Channel
-from privacy.masking import mask_mobile, normalise_mobile
+from privacy.identifiers import normalise_code, normalise_mobile
+from privacy.masking import mask_mobile
 
 log = logging.getLogger(__name__)
 

@@ -71,8 +71,20 @@ def is_sealed(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
+def opens(value: object) -> bool:
+    """Whether `value` is sealed and opens with the current key (not merely prefixed)."""
+    if not is_sealed(value):
+        return False
+    try:
+        _current().decrypt(str(value)[len(PREFIX) :].encode())
+    except (InvalidToken, ValueError):
+        return False
+    return True
+
+
 def seal(value: str) -> str:
-    if is_sealed(value):
+    """The sealed form; a value already sealed with the current key is kept as it is."""
+    if opens(value):
         return value
     return PREFIX + _current().encrypt(value.encode()).decode()
 

@@ -5,18 +5,19 @@ the actions of a turn still see what the customer typed; what rests in the datab
 next turn and `GET /conversations/{id}/tracker` read back, is redacted:
 
 - every string in the event (user text, parse_data text, entity values, slot values, bot texts
-  and buttons, metadata) goes through `privacy.masking` (ID-card numbers by `stdnum.cn.ric`, in
-  any spelling: spaces, dashes, full-width digits, 15 digits, a wrong check digit; mobiles found
-  by `phonenumbers.PhoneNumberMatcher`, masked as 138****8000; digits after "code", "pin",
-  "密码", "验证码" ...), then `bot.components.identifiers.redact`, then a net for bare 6 to 8
-  digit runs (one-time codes, the phone password);
+  and buttons, metadata) goes through `privacy.masking.mask_stored_text`: ID-card numbers and
+  mobiles in any spelling (spaces, dots, dashes, full-width digits, glued to letters, after
+  another number), digits after "code", "pin", "密码", "验证码" ..., and bare 6 to 8 digit runs
+  (one-time codes, the phone password); text that merely starts like a sealed value is no
+  exception;
 - a message the customer sends while the code or the phone password is being asked for
   (`requested_slot` is `otp_code`) keeps none of its digits, however they are typed
   ("2468 10", "密码是 9081 72", "２４６８１０");
 - slots and entities that hold secrets (one-time code, phone password, ID number, session
   tokens) are replaced whatever their value looks like; mobile slots are masked;
 - the subject proof (slot `subject_proof`) is sealed with a key that is not in the database
-  (`bot.proof_seal`) and opened again when the tracker is read back, so the next turn can use it.
+  (`bot.proof_seal`) and opened again when the tracker is read back, so the next turn can use it;
+  a value in that slot that only looks sealed is sealed like any other.
 
 Events are masked, never dropped: Rasa finds the events still to write by counting the stored
 ones, and a form must still see a secret slot as filled on the next turn. The engine hides bound
@@ -53,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 URL_ENV = "RASA_TRACKER_STORE_URL"
-REDACTED = "[redacted]"
+REDACTED = masking.REDACTED
 
 # Slot and entity names whose values are secrets whatever they look like.
 SECRET_NAMES = frozenset(
@@ -88,47 +89,6 @@ _SKIP_KEYS = frozenset({"event", "timestamp", "message_id", "name", "policy", "i
 
 # Slots whose question is answered with the one-time code or the phone password.
 ASKED_SECRET_SLOTS = frozenset({"otp_code"})
-# Bare 6-8 digit runs: one-time codes and the phone password. Runs glued to letters, dashes or
-# dots (VINs, ticket references like PR-2026-000123, versions) are left alone.
-_CODE = re.compile(r"(?<![0-9A-Za-z_\-./:])[0-9]{6,8}(?![0-9A-Za-z_])")
-# A message of nothing but 4-12 keyed digits answers a keypad question: a code or the phone
-# password, whatever its length (an option number is shorter, a mobile is masked before).
-# Only message texts: a slot of the same digits may be a customer's answer (a correction).
-_KEYED_SECRET = re.compile(r"\s*(?:[0-9]{4,12}|\[code\]|\*{4,12})\s*#?\s*")
-
-
-def _load_identifier_redact() -> Callable[[str], str] | None:
-    try:
-        from bot.components.identifiers import redact
-    except Exception:  # pragma: no cover - the regex net below still applies
-        logger.error("bot.components.identifiers.redact unavailable; using the regex net only")
-        return None
-    return redact
-
-
-_identifier_redact: Callable[[str], str] | None = None
-_identifier_loaded = False
-
-
-def mask_mobile(value: str) -> str:
-    """13800138000 -> 138****8000; anything not a mobile number is redacted whole."""
-    if re.fullmatch(r"(\+?86)?1[3-9][0-9]\*{4}[0-9]{4}", value):
-        return value
-    masked = masking.mask_mobiles(masking.ascii_digits(value))
-    found = re.search(r"(\+?86)?1[3-9][0-9]\*{4}[0-9]{4}", masked)
-    return found.group() if found and masked != value else REDACTED
-
-
-def redact_text(text: str) -> str:
-    """Customer identifiers masked in free text."""
-    global _identifier_redact, _identifier_loaded
-    if not _identifier_loaded:
-        _identifier_redact = _load_identifier_redact()
-        _identifier_loaded = True
-    text = masking.mask_personal(text)
-    if _identifier_redact is not None:
-        text = _identifier_redact(text)
-    return _CODE.sub("[code]", text)
 
 
 def _secret_value(
@@ -145,7 +105,7 @@ def _secret_value(
             return False, value
         return True, REDACTED
     if key in MOBILE_NAMES:
-        return True, mask_mobile(value) if isinstance(value, str) else REDACTED
+        return True, masking.mask_mobile_value(value) if isinstance(value, str) else REDACTED
     return False, value
 
 
@@ -158,15 +118,18 @@ def _walk(
     seal: Callable[[str], str] | None = None,
 ) -> Any:
     if isinstance(value, str):
-        if key in _SKIP_KEYS or proof_seal.is_sealed(value):
+        # Text that only looks sealed ("sealed:v1: my password is ...") is masked like any
+        # text: a sealed slot value that really opens is kept below, where slots are named.
+        if key in _SKIP_KEYS:
             return value
         if asked:
             # Typed while a code or password was asked for: no digit of it is kept.
             value = masking.mask_digits(value)
         elif key != "text" and _MACHINE_VALUE.fullmatch(value):
             return value
-        redacted = redact_text(value)
-        return "[code]" if key == "text" and _KEYED_SECRET.fullmatch(redacted) else redacted
+        if key == "text":
+            return masking.mask_stored_message(value)
+        return masking.mask_stored_text(value)
     if isinstance(value, list):
         return [_walk(v, secret_names, asked=asked, seal=seal) for v in value]
     if isinstance(value, dict):
@@ -179,8 +142,9 @@ def _walk(
             if name_key in out and "value" in out:
                 name, raw = out[name_key], value.get("value")
                 if name in proof_seal.SEALED_SLOTS and raw is not None:
-                    # The proof is sealed when a sealer is given, else never kept.
-                    if proof_seal.is_sealed(raw):
+                    # The proof is sealed when a sealer is given, else never kept; a value
+                    # that is already sealed is kept only if it opens with the current key.
+                    if proof_seal.opens(raw):
                         out["value"] = raw
                     else:
                         out["value"] = seal(str(raw)) if seal is not None else REDACTED

@@ -32,10 +32,10 @@ if [[ "$TIER" == fast ]]; then
   step "unit suites: API on SQLite | actions, bot, docs"
   LOGS="$(mktemp -d)"
   trap 'rm -rf "$LOGS"' EXIT
-  RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/contract tests/api \
+  RIGHTS_TEST_DATABASES=sqlite .venv-api/bin/pytest -q -p no:cacheprovider tests/contract tests/privacy tests/api \
     >"$LOGS/api.log" 2>&1 &
   api_pid=$!
-  .venv-bot/bin/pytest -q -p no:cacheprovider tests/actions tests/bot tests/docs \
+  .venv-bot/bin/pytest -q -p no:cacheprovider tests/privacy tests/actions tests/bot tests/docs \
     >"$LOGS/bot.log" 2>&1 &
   bot_pid=$!
   status=0
@@ -56,7 +56,7 @@ fi
 bash scripts/install_browser.sh
 
 step "shared contract, rights API (SQLite and PostgreSQL)"
-.venv-api/bin/pytest -q tests/contract tests/api
+.venv-api/bin/pytest -q tests/contract tests/privacy tests/api
 # Its own run: the API suite imports helpers from its conftest by module name.
 .venv-api/bin/pytest -q tests/browser
 
@@ -71,4 +71,4 @@ step "conversation test stories"
 bash scripts/test_stories.sh
 
 step "bot, actions, docs and end-to-end"
-.venv-bot/bin/pytest -q tests/bot tests/actions tests/docs tests/e2e
+.venv-bot/bin/pytest -q tests/privacy tests/bot tests/actions tests/docs tests/e2e

@@ -37,7 +37,7 @@ from rasa.shared.nlu.training_data import entities_parser
 from rasa.shared.nlu.training_data.formats.readerwriter import TrainingDataWriter
 
 from bot.components.context import detect_context
-from bot.components.identifiers import find_identifiers
+from privacy.identifiers import find_identifiers
 
 source, target = Path(sys.argv[1]), Path(sys.argv[2])
 

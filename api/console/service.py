@@ -33,28 +33,9 @@ from api.tickets import service as tickets
 from api.tickets.models import Ticket, TicketNotice
 from contract import Actor, Status, TicketType
 from privacy import masking
+from privacy.masking import mask_name, mask_vin
 
 MAX_TEXT = 2000
-
-# ---------------------------------------------------------------- masking
-
-
-def mask_name(name: str) -> str:
-    """王芳 -> 王*, 欧阳娜娜 -> 欧***; a Latin name keeps each word's initial: C*** J***."""
-    name = name.strip()
-    if not name:
-        return ""
-    if " " in name:
-        return " ".join(w[0] + "*" * max(len(w) - 1, 1) for w in name.split())
-    return name[0] + "*" * max(len(name) - 1, 1)
-
-
-def mask_vin(vin: str) -> str:
-    """Keeps the maker code and the last four characters: WMW**********2345."""
-    if len(vin) <= 7:
-        return "*" * len(vin)
-    return vin[:3] + "*" * (len(vin) - 7) + vin[-4:]
-
 
 # ---------------------------------------------------------------- sign-in and sign-out
 

@@ -5,17 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from privacy import masking
-
-
-def mask_mobile(text: str) -> str:
-    """13800138000 -> 138****8000 (also inside longer text)."""
-    return masking.mask_mobiles(masking.ascii_digits(text))
-
-
-def mask_log_text(text: str) -> str:
-    """What a log line may hold: mobiles and ID numbers masked, codes and passwords starred."""
-    return masking.mask_bare_codes(masking.mask_personal(text))
+from privacy.masking import mask_log_text
 
 
 class MaskingFilter(logging.Filter):

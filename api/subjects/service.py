@@ -15,14 +15,14 @@ from api.core.crypto import hash_password, keyed_hash
 from api.core.errors import ApiError
 from api.subjects.models import Customer, Vehicle
 from contract import Actor
-from privacy import masking
+from privacy import identifiers, masking
 
 log = logging.getLogger("api.subjects")
 
 
 def normalise_mobile(raw: str, field: str = "body.mobile") -> str:
     """E.164 form of a mainland (default region CN) or international number, else 422."""
-    e164 = masking.mobile_e164(raw)
+    e164 = identifiers.mobile_e164(raw)
     if e164 is None:
         raise ApiError(422, "invalid_mobile", "not a valid phone number", field)
     return e164

@@ -6,9 +6,10 @@ import httpx
 import pytest
 
 from actions.backend import BackendError, BackendUnavailable, RightsClient
-from actions.formatting import format_date, normalise_code
+from actions.formatting import format_date
 from actions.settings import Settings
-from privacy.masking import mask_mobile, normalise_mobile
+from privacy.identifiers import normalise_code, normalise_mobile
+from privacy.masking import mask_mobile
 
 
 def client_with(handler, attempts: int = 3) -> RightsClient:

@@ -10,9 +10,10 @@ from api_helpers import BOT, STAFF
 from conftest import make_settings
 from fastapi.testclient import TestClient
 
-from api.core.log_masking import MaskingFilter, mask_mobile
+from api.core.log_masking import MaskingFilter
 from api.core.settings import ConfigurationError, Settings, resolve_secrets
 from api.main import create_app
+from privacy.masking import mask_mobiles
 
 
 def test_prod_refuses_without_secrets(tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_unknown_path_uses_error_body(client: TestClient) -> None:
 
 
 def test_mask_mobile() -> None:
-    assert mask_mobile("call 13800138000 or +8613900139000") == (
+    assert mask_mobiles("call 13800138000 or +8613900139000") == (
         "call 138****8000 or +86139****9000"
     )
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "m %s", ("13700137000",), None)

@@ -12,10 +12,10 @@ import pytest
 from api_helpers import OTHER_STAFF_TOKEN, STAFF, STAFF_TOKEN, new_ticket
 from fastapi.testclient import TestClient
 
-from api.console.service import mask_name, mask_vin
 from api.console.staff import DEMO_PASSWORD
 from api.core.clock import FixedClock
 from api.tickets import rules
+from privacy.masking import mask_name, mask_vin
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -23,7 +23,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from bot import proof_seal
-from bot.tracker_store import RedactingSQLTrackerStore, mask_mobile, redact_event, redact_text
+from bot.tracker_store import RedactingSQLTrackerStore, redact_event
+from privacy.masking import mask_mobile_value as mask_mobile
+from privacy.masking import mask_stored_text as redact_text
 
 ROOT = Path(__file__).resolve().parents[2]
 MOBILE = "13800138000"
@@ -313,6 +315,32 @@ async def test_the_proof_rests_sealed_and_works_on_the_next_turn(
     monkeypatch.setenv(proof_seal.KEY_ENV, "another-key-entirely-0123456789")
     other = await store.retrieve("dora")
     assert other is not None and other.get_slot("subject_proof") is None
+
+
+SEALED_LOOKALIKE = "sealed:v1: my password is 246810, ID 110105194912310029, mobile 13800138000"
+
+
+async def test_text_that_only_looks_sealed_is_masked_like_any_text(
+    store: RedactingSQLTrackerStore, tmp_path: Path
+) -> None:
+    """Typed text, a free slot and the proof slot: only a value that really opens is kept."""
+    forged = proof_seal.PREFIX + "gAAAAA" + "110105194912310029"
+    events = [
+        ActionExecuted("action_listen"),
+        _user(SEALED_LOOKALIKE),
+        SlotSet("brand", SEALED_LOOKALIKE),
+        SlotSet("subject_proof", forged),
+        BotUttered(SEALED_LOOKALIKE),
+        ActionExecuted("action_listen"),
+    ]
+    await store.save(DialogueStateTracker.from_events("faye", events, DOMAIN.slots))
+    dump = "\n".join(data for _, _, data in _rows(tmp_path / "t.db"))
+    for secret in ("246810", "19491231", "13800138000", "0013", forged):
+        assert secret not in dump, secret
+    assert "my password is ******" in dump and "138****8000" in dump
+    # The forged proof was sealed like any value: stored encrypted, it reads back as typed.
+    restored = await store.retrieve("faye")
+    assert restored is not None and restored.get_slot("subject_proof") == forged
 
 
 def test_a_generated_seal_key_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

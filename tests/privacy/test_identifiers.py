@@ -1,17 +1,13 @@
+"""What `privacy.identifiers` finds and `privacy.masking` masks, in both runtimes."""
+
 from __future__ import annotations
 
 import pytest
-from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.identifiers import (
-    CODE_MASK,
-    ID_MASK,
-    IdentifierExtractor,
-    find_identifiers,
-    is_valid_vin,
-    mask_mobile,
-    redact,
-)
+from privacy.identifiers import find_identifiers, is_valid_vin, normalise_code, normalise_mobile
+from privacy.masking import CODE_MASK, mask_mobile, mask_personal, mask_stored_text
+
+ID_NUMBER = "11010519491231002X"  # fictional, valid checksum
 
 
 def found(text: str) -> dict[str, list[str]]:
@@ -30,10 +26,17 @@ def found(text: str) -> dict[str, list[str]]:
         "138-0013-8000",
         "+86 138 0013 8000",
         "8613800138000",
+        "138  0013  8000",
+        "138.0013.8000",
+        "138\u30000013\u30008000",
+        "１３８００１３８０００",
+        "mobile13800138000",
+        "选 2 13800138000",
     ],
 )
 def test_mobiles(text: str) -> None:
     assert found(text) == {"mobile": ["13800138000"]}
+    assert normalise_mobile(text) == "13800138000"
 
 
 @pytest.mark.parametrize("text", ["12800138000", "1380013800", "138001380001", "02161234567"])
@@ -56,10 +59,37 @@ def test_codes_inside_longer_numbers_are_not_extracted(text: str) -> None:
     assert "otp_code" not in found(text)
 
 
-def test_id_numbers_need_a_valid_checksum() -> None:
-    assert found("身份证号11010519491231002X") == {"id_number": ["11010519491231002X"]}
-    assert found("11010519491231002x") == {"id_number": ["11010519491231002X"]}
+def test_a_typed_code_is_read_from_an_answer() -> None:
+    assert normalise_code("验证码是 482913") == "482913"
+    assert normalise_code("验证码是 ４８２９１３") == "482913"
+    assert normalise_code("no code") is None
+
+
+# The spellings of the audit (issue 23, point 7) and the ones around them.
+ID_SPELLINGS = (
+    "身份证号11010519491231002X",
+    "ID11010519491231002X",
+    "110105.19491231.002X",
+    "110105  19491231  002X",
+    "110105\u300019491231\u3000002X",
+    "card 2 110105 19491231 002X",
+    "１１０１０５－１９４９－１２３１－００２Ｘ",
+    "11010519491231002x",
+)
+
+
+@pytest.mark.parametrize("text", ID_SPELLINGS)
+def test_id_numbers_in_every_spelling(text: str) -> None:
+    assert found(text) == {"id_number": [ID_NUMBER]}
+    masked = mask_personal(text)
+    assert "19491231" not in masked.replace(" ", "").replace(".", "")
+    assert "110***********002X" in masked.upper()
+
+
+def test_id_numbers_need_a_valid_checksum_to_be_entities_but_are_masked_anyway() -> None:
     assert "id_number" not in found("110105194912310021")
+    assert "19491231" not in mask_personal("110105194912310021")
+    assert "491231" not in mask_personal("old card 110105491231002")
 
 
 @pytest.mark.parametrize(
@@ -91,27 +121,19 @@ def test_mask_mobile() -> None:
     assert mask_mobile("13800138000") == "138****8000"
 
 
-def test_redact() -> None:
+def test_stored_text() -> None:
     text = "手机13800138000，验证码 123456，身份证11010519491231002X，工单PR-2026-000123"
-    redacted = redact(text)
-    assert "13800138000" not in redacted and "138****8000" in redacted
-    assert "123456" not in redacted and CODE_MASK in redacted
-    assert "11010519491231002X" not in redacted and ID_MASK in redacted
-    assert "PR-2026-000123" in redacted
-    assert redact("138 0013 8000") == "138****8000"
-    assert redact("") == ""
-    assert redact("没有号码") == "没有号码"
+    masked = mask_stored_text(text)
+    assert "13800138000" not in masked and "138****8000" in masked
+    assert "123456" not in masked and CODE_MASK in masked
+    assert ID_NUMBER not in masked and "110***********002X" in masked
+    assert "PR-2026-000123" in masked
+    assert mask_stored_text("138 0013 8000") == "138****8000"
+    assert mask_stored_text("") == ""
+    assert mask_stored_text("没有号码") == "没有号码"
 
 
-def test_redact_masks_id_numbers_with_bad_checksums_too() -> None:
-    assert "110105194912310021" not in redact("110105194912310021")
-
-
-def test_component_adds_entities() -> None:
-    message = Message(data={"text": "我的手机号是138 0013 8000"})
-    IdentifierExtractor().process([message])
-    (entity,) = message.get("entities")
-    assert entity["entity"] == "mobile"
-    assert entity["value"] == "13800138000"
-    assert (entity["start"], entity["end"]) == (6, 19)
-    assert entity["extractor"] == "IdentifierExtractor"
+def test_what_is_not_personal_stays_readable() -> None:
+    kept = "PR-2026-000123 WMWXR3100N2K12345 400-800-6699 021-6123-4567 I have 2 cars"
+    assert mask_stored_text(kept) == kept
+    assert mask_personal(kept) == kept
