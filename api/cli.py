@@ -1,5 +1,11 @@
 """Operations: `python -m api.cli migrate | seed-demo | recompute-due | dispatch-notices |
-audit-checkpoint | verify-audit | purge | upkeep | create-staff | export-unanswered`.
+audit-checkpoint | verify-audit | purge | upkeep | create-staff | export-unanswered |
+rotate-field-key`
+(`audit verify` and `audit checkpoint` are the same as `verify-audit` and `audit-checkpoint`).
+
+`rotate-field-key` seals every mobile number (customers, outbox) under the first key of
+RIGHTS_FIELD_KEYS: put the new key in front of the old ones, restart the API, run it, then drop
+the old keys.
 
 `create-staff --login li.na --name 李娜 --role lead` creates a console account; the password is
 asked for twice on the terminal, or read from the first line of stdin with --password-stdin
@@ -35,11 +41,12 @@ from api.console import staff
 from api.console.auth import purge_console_records
 from api.core.clock import SystemClock
 from api.core.database import make_engine, make_session_factory
+from api.core.fields import FieldCipher
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
 from api.notifications.gateway import gateway_for
-from api.notifications.service import purge_outbox
-from api.subjects.service import load_demo_customers
+from api.notifications.service import purge_outbox, reseal_recipients
+from api.subjects.service import load_demo_customers, reseal_mobiles
 from api.tickets.due import use_calendar_dir
 from api.tickets.flows import dispatch_due_notices
 from api.tickets.service import recompute_provisional
@@ -76,6 +83,13 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+def _spelled_as_one(argv: list[str]) -> list[str]:
+    """`audit verify` / `audit checkpoint` as the one-word commands."""
+    if argv[:1] == ["audit"] and argv[1:2] in (["verify"], ["checkpoint"]):
+        return [{"verify": "verify-audit", "checkpoint": "audit-checkpoint"}[argv[1]], *argv[2:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="api.cli")
     parser.add_argument(
@@ -91,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             "upkeep",
             "create-staff",
             "export-unanswered",
+            "rotate-field-key",
         ],
     )
     parser.add_argument("--login", help="create-staff: the sign-in name, e.g. li.na")
@@ -102,24 +117,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, help="export-unanswered: the YAML file to write (default: stdout)"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_spelled_as_one(sys.argv[1:] if argv is None else argv))
     settings = resolve_secrets(Settings())
     if args.command == "migrate":
-        upgrade_head(settings.database_url)
+        upgrade_head(settings.database_url, settings)
         print("migrated to head")
         return
     use_calendar_dir(settings.calendar_dir)
     engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine, settings.audit_key, gateway_for(settings))
+    cipher = FieldCipher.from_settings(settings)
+    factory = make_session_factory(engine, settings.audit_key, gateway_for(settings), cipher)
     now = SystemClock().now()
     if args.command == "audit-checkpoint":
-        point = audit.checkpoint(factory, settings.anchor_path, now)
+        point = audit.checkpoint(engine, settings, now)
         print(f"anchored entry {point.entry_id}" if point else "nothing new to anchor")
         return
     if args.command == "verify-audit":
-        valid, entries, broken = audit.verify_chain(
-            engine, settings.audit_key, settings.anchor_path
-        )
+        valid, entries, broken = audit.verify_chain(engine, settings)
         print(f"valid={valid} entries={entries} first_broken_id={broken}")
         raise SystemExit(0 if valid else 1)
     with factory() as s:
@@ -142,6 +156,12 @@ def main(argv: list[str] | None = None) -> None:
                 parser.error(str(exc))
             s.commit()
             print(f"staff account {account.login} ({account.role}) created")
+        if args.command == "rotate-field-key":
+            mobiles, recipients = reseal_mobiles(s), reseal_recipients(s)
+            print(
+                f"{mobiles} mobiles and {recipients} outbox recipients sealed again "
+                f"under key {cipher.current_id}"
+            )
         if args.command == "seed-demo":
             if not settings.is_dev:
                 parser.error("seed-demo loads demo customers and staff: dev only")

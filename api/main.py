@@ -23,6 +23,7 @@ from api.core.clock import Clock, SystemClock
 from api.core.database import make_engine, make_session_factory
 from api.core.docs import create_documented_app
 from api.core.errors import error_responses, install_error_handlers
+from api.core.fields import FieldCipher
 from api.core.limits import BodySizeLimit
 from api.core.log_masking import install_log_masking
 from api.core.migrate import upgrade_head
@@ -54,7 +55,7 @@ def startup(app: FastAPI) -> None:
     """Migrations, dev demo data, then the upkeep that may be due since the last start."""
     settings: Settings = app.state.settings
     if settings.run_migrations:
-        upgrade_head(settings.database_url)
+        upgrade_head(settings.database_url, settings)
     now = app.state.clock.now()
     with app.state.session_factory() as s:
         if settings.is_dev and settings.load_demo_data:
@@ -66,7 +67,7 @@ def startup(app: FastAPI) -> None:
         unanswered.purge(s, now, settings.unanswered_retention_days)
         ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
         s.commit()
-    audit.checkpoint(app.state.session_factory, settings.anchor_path, now)
+    audit.checkpoint(app.state.engine, settings, now)
 
 
 async def checkpoint_loop(app: FastAPI, every: int) -> None:
@@ -76,10 +77,7 @@ async def checkpoint_loop(app: FastAPI, every: int) -> None:
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(
-                audit.checkpoint,
-                app.state.session_factory,
-                settings.anchor_path,
-                app.state.clock.now(),
+                audit.checkpoint, app.state.engine, settings, app.state.clock.now()
             )
         except Exception:  # keep anchoring on the next round; the error is logged
             log.exception("audit checkpoint failed")
@@ -112,7 +110,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.engine = make_engine(settings.database_url)
     app.state.session_factory = make_session_factory(
-        app.state.engine, settings.audit_key, gateway_for(settings)
+        app.state.engine,
+        settings.audit_key,
+        gateway_for(settings),
+        FieldCipher.from_settings(settings),
     )
     app.state.policy = load_policy(settings.policy_file)
     use_calendar_dir(settings.calendar_dir)  # validated here: a bad file stops the start

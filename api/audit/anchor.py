@@ -4,8 +4,9 @@ Each checkpoint is one JSON line `{"id", "hash", "at", "sig"}` appended (O_APPEN
 fsync) to a file the database cannot reach; `sig` is an HMAC with the audit key, which is not
 in the database either. `verify` checks every entry against the checkpoints, so deleting the
 newest entries (truncation) or rewriting entries and recomputing the chain is detected as far
-as the last checkpoint reaches. See the "Audit" section of api/README.md for what this does
-not protect against.
+as the last checkpoint reaches. Several instances share one directory (RIGHTS_AUDIT_ANCHOR_DIR),
+each appending to its own file and reading them all (`read_all`). See the "Audit anchor"
+section of api/README.md for what this does not protect against.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +66,21 @@ def read(path: Path, key: str) -> Anchors:
             forged = entry_id if forged is None else forged
             continue
         checkpoints[entry_id] = entry_hash
+    return Anchors(checkpoints, forged)
+
+
+def read_all(paths: Sequence[Path], key: str) -> Anchors:
+    """The checkpoints of several instances' files, as one set: two that disagree on an
+    entry's hash count as forged."""
+    checkpoints: dict[int, str] = {}
+    forged: int | None = None
+    for path in paths:
+        part = read(path, key)
+        if part.first_forged is not None and forged is None:
+            forged = part.first_forged
+        for entry_id, entry_hash in part.checkpoints.items():
+            if checkpoints.setdefault(entry_id, entry_hash) != entry_hash and forged is None:
+                forged = entry_id
     return Anchors(checkpoints, forged)
 
 

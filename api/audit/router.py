@@ -16,11 +16,8 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 def verify(request: Request, _staff: Annotated[str, Depends(require_staff)]) -> AuditVerifyOut:
     """Recomputes the keyed chain in one snapshot and checks it against the anchor file."""
     settings = get_settings(request)
-    valid, entries, broken = service.verify_chain(
-        request.app.state.engine, settings.audit_key, settings.anchor_path
-    )
+    engine = request.app.state.engine
+    valid, entries, broken = service.verify_chain(engine, settings)
     if valid:  # an intact chain is a good moment to anchor its head
-        service.checkpoint(
-            request.app.state.session_factory, settings.anchor_path, request.app.state.clock.now()
-        )
+        service.checkpoint(engine, settings, request.app.state.clock.now())
     return AuditVerifyOut(valid=valid, entries=entries, first_broken_id=broken)

@@ -199,7 +199,7 @@ def _record_read_once(
 
 
 def check_audit(engine: Engine, settings: Settings) -> AuditCheck:
-    valid, entries, broken = audit.verify_chain(engine, settings.audit_key, settings.anchor_path)
+    valid, entries, broken = audit.verify_chain(engine, settings)
     return AuditCheck(valid, entries, broken)
 
 

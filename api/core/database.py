@@ -87,13 +87,13 @@ def is_postgres(session: Session) -> bool:
 
 
 def make_session_factory(
-    engine: Engine, audit_key: str, gateway: object = None
+    engine: Engine, audit_key: str, gateway: object = None, cipher: object = None
 ) -> sessionmaker[Session]:
     """Sessions of one app. Session.info carries the audit key (every audit append keys its
-    entry with it) and `gateway` (api.notifications.gateway), which sends what they enqueue."""
-    return sessionmaker(
-        engine, expire_on_commit=False, info={"audit_key": audit_key, "gateway": gateway}
-    )
+    entry with it), `gateway` (api.notifications.gateway), which sends what they enqueue, and
+    `cipher` (api.core.fields), which seals and opens the mobile numbers they store."""
+    info = {"audit_key": audit_key, "gateway": gateway, "field_cipher": cipher}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +24,14 @@ from privacy.files import write_private_file
 log = logging.getLogger("api.settings")
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_FIELDS = ("bot_api_key", "staff_tokens", "proof_secret", "lookup_pepper", "audit_key")
+SECRET_FIELDS = (
+    "bot_api_key",
+    "staff_tokens",
+    "proof_secret",
+    "lookup_pepper",
+    "audit_key",
+    "field_keys",
+)
 MIN_SECRET_LEN = 24
 
 
@@ -40,9 +49,20 @@ class Settings(BaseSettings):
     proof_secret: str = ""  # signs subject proofs and app-session tokens
     lookup_pepper: str = ""  # keys the mobile lookup hash and the SMS code hashes
     audit_key: str = ""  # keys the audit chain and signs its checkpoints; never in the database
+    # Seal mobile numbers at rest (AES-GCM, api.core.fields); comma-separated, newest first:
+    # the first seals, all open. Never in the database.
+    field_keys: str = ""
     # Append-only file of signed audit checkpoints; by default next to a SQLite database file,
     # else var/audit-anchors-<hash of the URL>.jsonl. Keep it where database users cannot write.
     audit_anchor_file: Path | None = None
+    # Several API instances: a directory they all share (not the database: its owner must not
+    # be able to rewrite the anchors). Each instance appends to audit-anchors-<instance>.jsonl
+    # there and reads every instance's file, so a new pod starts from what the others anchored.
+    audit_anchor_dir: Path | None = None
+    audit_instance: str = Field(default_factory=socket.gethostname)
+    # Entries up to this id may be plain SHA-256 (a chain begun before the audit was keyed);
+    # any unkeyed entry after it breaks the chain. 0: every entry must be keyed.
+    audit_unkeyed_until: int = 0
     audit_checkpoint_seconds: int = 60  # how often the chain head is anchored (0: only at start)
     dev_secrets_file: Path = ROOT / "var" / "dev-secrets.env"
     backup_retention_days: int = 30
@@ -90,6 +110,10 @@ class Settings(BaseSettings):
 
     @property
     def anchor_path(self) -> Path:
+        """The file this instance appends its checkpoints to."""
+        if self.audit_anchor_dir is not None:
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.audit_instance) or "api"
+            return self.audit_anchor_dir / f"audit-anchors-{name}.jsonl"
         if self.audit_anchor_file is not None:
             return self.audit_anchor_file
         url = make_url(self.database_url)
@@ -99,6 +123,14 @@ class Settings(BaseSettings):
         where = url.set(password=None).render_as_string(hide_password=False)
         digest = hashlib.sha256(where.encode()).hexdigest()[:12]
         return ROOT / "var" / f"audit-anchors-{digest}.jsonl"
+
+    @property
+    def anchor_files(self) -> list[Path]:
+        """Every instance's checkpoints: what verification reads."""
+        if self.audit_anchor_dir is not None:
+            found = set(self.audit_anchor_dir.glob("audit-anchors-*.jsonl"))
+            return sorted(found | {self.anchor_path})
+        return [self.anchor_path]
 
     @property
     def is_dev(self) -> bool:
@@ -130,6 +162,11 @@ def resolve_secrets(settings: Settings) -> Settings:
                 "prod needs real secrets: set "
                 + ", ".join(f"RIGHTS_{f.upper()}" for f in missing + weak)
                 + f" (at least {MIN_SECRET_LEN} characters each)"
+            )
+        if settings.audit_anchor_dir is None and settings.audit_anchor_file is None:
+            raise ConfigurationError(
+                "prod needs RIGHTS_AUDIT_ANCHOR_DIR, a directory every API instance shares and "
+                "the database cannot write (docs/DEPLOYMENT.md)"
             )
         return settings
     if not missing:

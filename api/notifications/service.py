@@ -8,9 +8,10 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from api.core.fields import cipher_of
 from api.dev.models import DevOutboxCopy
 from api.notifications.gateway import Message, gateway_of
 from api.notifications.models import OutboxMessage
@@ -61,6 +62,14 @@ def request_filed_body(
     )
 
 
+OUTBOX_TO_CONTEXT = "outbox.to"
+
+
+def recipient_hash(session: Session, kind: str, to: str) -> str:
+    """The keyed hash that finds a recipient's messages; for an SMS, customers.mobile_hash."""
+    return cipher_of(session).lookup("mobile" if kind == "sms" else kind, to)
+
+
 def enqueue(
     session: Session,
     *,
@@ -69,12 +78,15 @@ def enqueue(
     body: str,
     now: datetime,
     secrets: Sequence[str] = (),
+    send: bool = True,
 ) -> OutboxMessage:
     """Sends a message in the caller's transaction and keeps a record without its secrets.
 
     The gateway of the session receives the full text; the outbox row keeps what was sent with
-    `secrets` (the one-time code) starred and numbers masked, so no table holds a live code.
-    The body is never logged.
+    `secrets` (the one-time code) starred and numbers masked, so no table holds a live code,
+    and the full recipient only sealed. With `send` false the row is written all the same
+    (`sendable` false) and nothing reaches the gateway: the start for an unregistered number
+    does the work of a registered one. The body is never logged.
     """
     stored = body
     for secret in secrets:
@@ -82,13 +94,30 @@ def enqueue(
     msg = OutboxMessage(
         kind=kind,
         to=masking.mask_personal(to),
+        to_sealed=cipher_of(session).seal(to, OUTBOX_TO_CONTEXT),
+        to_hash=recipient_hash(session, kind, to),
+        sendable=send,
         body=masking.mask_personal(stored),
         created_at=now,
     )
     session.add(msg)
-    gateway_of(session).deliver(session, Message(kind=kind, to=to, body=body, created_at=now))
-    log.info("outbox: %s queued", kind)
+    if send:
+        message = Message(kind=kind, to=to, body=body, created_at=now, masked_to=msg.to)
+        gateway_of(session).deliver(session, message)
+    log.info("outbox: %s %s", kind, "queued" if send else "recorded, not sendable")
     return msg
+
+
+def reseal_recipients(session: Session) -> int:
+    """Seals under the current field key every recipient sealed under an older one."""
+    cipher, count = cipher_of(session), 0
+    stmt = select(OutboxMessage).where(OutboxMessage.to_sealed.is_not(None)).with_for_update()
+    for msg in session.execute(stmt).scalars():
+        sealed = cipher.reseal(msg.to_sealed or "", OUTBOX_TO_CONTEXT)
+        if sealed is not None:
+            msg.to_sealed, count = sealed, count + 1
+    session.commit()
+    return count
 
 
 def purge_outbox(session: Session, now: datetime, retention_days: int) -> int:

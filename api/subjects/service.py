@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from api.consent import service as consent_service
 from api.core.crypto import hash_password, keyed_hash
 from api.core.errors import ApiError
-from api.subjects.models import Customer, Vehicle
+from api.core.fields import cipher_of
+from api.subjects.models import Customer, Vehicle, mobile_context
 from contract import Actor
 from privacy import identifiers, masking
 
@@ -40,6 +41,17 @@ def masked(e164: str) -> str:
 def find_by_mobile_hash(session: Session, digest: str) -> Customer | None:
     stmt = select(Customer).where(Customer.mobile_hash == digest)
     return session.execute(stmt).scalar_one_or_none()
+
+
+def reseal_mobiles(session: Session) -> int:
+    """Seals under the current field key every number sealed under an older one."""
+    cipher, count = cipher_of(session), 0
+    for customer in session.execute(select(Customer).with_for_update()).scalars():
+        sealed = cipher.reseal(customer.mobile_sealed, mobile_context(customer.id))
+        if sealed is not None:
+            customer.mobile_sealed, count = sealed, count + 1
+    session.commit()
+    return count
 
 
 def reset_demo_consents(
@@ -86,7 +98,7 @@ def load_demo_customers(session: Session, path: Path, pepper: str, now: datetime
                 id=row["customer_id"],
                 name=row["name"],
                 brand=row["brand"],
-                mobile_e164=e164,
+                mobile_sealed=cipher_of(session).seal(e164, mobile_context(row["customer_id"])),
                 mobile_hash=mobile_hash(pepper, e164),
                 phone_password_hash=hash_password(str(row["phone_password"])),
                 created_at=now,
@@ -97,6 +109,6 @@ def load_demo_customers(session: Session, path: Path, pepper: str, now: datetime
         consents = {p: bool(granted) for p, granted in row.get("consents", {}).items()}
         _record_consents(session, row["customer_id"], consents, now)
         added += 1
-        log.info("demo customer %s (%s) loaded", row["customer_id"], e164)
+        log.info("demo customer %s (%s) loaded", row["customer_id"], masked(e164))
     session.commit()
     return added

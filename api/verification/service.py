@@ -1,7 +1,8 @@
 """Identity verification: SMS codes, IVR phone passwords, app sessions -> subject proofs.
 
-Unknown numbers get a challenge row and the same hashing work as known ones, so neither the
-answer nor its timing tells whether a number is registered; they can never verify.
+Unknown numbers get a challenge row, an outbox row that is never sent and the same hashing work
+as known ones, so neither the answer nor its timing tells whether a number is registered; they
+can never verify.
 
 Wrong guesses are counted per number and method across challenges in `guess_locks`: the row
 is locked for the whole check, so at most `*_max_failures` wrong guesses are ever checked per
@@ -109,17 +110,17 @@ def start(
             )
         code = f"{secrets.randbelow(10**6):06d}"
         code_hash = _code_hash(settings, challenge_id, code)
-        if customer is not None:
-            outbox.enqueue(
-                session,
-                kind="sms",
-                to=e164,
-                now=now,
-                body=outbox.sms_code_body(
-                    code, customer.brand, language, settings.code_ttl_seconds // 60
-                ),
-                secrets=(code,),
-            )
+        # The same outbox row for every number; only a registered one is sent.
+        brand = customer.brand if customer is not None else Brand.MINI
+        outbox.enqueue(
+            session,
+            kind="sms",
+            to=e164,
+            now=now,
+            body=outbox.sms_code_body(code, brand, language, settings.code_ttl_seconds // 60),
+            secrets=(code,),
+            send=customer is not None,
+        )
     challenge = Challenge(
         id=challenge_id,
         method=str(method),

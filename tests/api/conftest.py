@@ -116,11 +116,19 @@ def make_settings(db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
         "proof_secret": "test-proof-secret-0123456789abcdef",
         "lookup_pepper": "test-lookup-pepper-0123456789abcdef",
         "audit_key": "test-audit-key-0123456789abcdef",
+        "field_keys": "test-field-key-0123456789abcdef",
         "audit_anchor_file": tmp_path / "audit-anchors.jsonl",
         "dev_secrets_file": tmp_path / "dev-secrets.env",
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def use_settings_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """Puts `settings` in the RIGHTS_* environment, for the CLI (which reads only that)."""
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            monkeypatch.setenv(f"RIGHTS_{name.upper()}", str(value))
 
 
 @pytest.fixture

@@ -267,6 +267,17 @@ def _tamper(app: Any, statements: list[tuple[str, dict[str, Any]]]) -> None:
             conn.execute(sa.text(sql), params)
 
 
+def _truncation(keep_id: int, keep_hash: str) -> list[tuple[str, dict[str, Any]]]:
+    """Statements that delete the entries after `keep_id` and set the head back to it."""
+    return [
+        ("DELETE FROM audit_entries WHERE id > :i", {"i": keep_id}),
+        (
+            "UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1",
+            {"i": keep_id, "h": keep_hash},
+        ),
+    ]
+
+
 def _recomputed_chain(
     app: Any, change: dict[int, str], keyed: bool
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -344,16 +355,7 @@ def test_truncation_of_the_newest_entries_is_detected(db_url: str, tmp_path: Pat
         with app.state.engine.connect() as conn:
             ids = conn.execute(sa.text("SELECT id, hash FROM audit_entries ORDER BY id")).all()
         keep_id, keep_hash = ids[-6]
-        _tamper(
-            app,
-            [
-                ("DELETE FROM audit_entries WHERE id > :i", {"i": keep_id}),
-                (
-                    "UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1",
-                    {"i": keep_id, "h": keep_hash},
-                ),
-            ],
-        )
+        _tamper(app, _truncation(keep_id, keep_hash))
         body = client.get("/v1/audit/verify", headers=_staff_headers(app)).json()
     # The chain that is left is consistent; only the checkpoint shows what is missing.
     assert body == {"valid": False, "entries": len(ids) - 5, "first_broken_id": keep_id + 1}
