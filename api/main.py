@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.engine.dispose()
 
     app = create_documented_app(
+        docs=settings.docs_enabled,
         title="Rights backend",
         version="1.0.0",
         lifespan=lifespan,
@@ -132,13 +133,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(router)
     if settings.is_dev:
         app.include_router(dev_router)
-    if settings.trusted_proxies.strip():
+    if settings.trusted_proxy_list:
         # Behind a proxy: the client address and the scheme (https: Secure cookies) as the
-        # trusted proxy forwards them; other senders' X-Forwarded-* headers are ignored.
-        app.add_middleware(
-            ProxyHeadersMiddleware,
-            trusted_hosts=[h.strip() for h in settings.trusted_proxies.split(",") if h.strip()],
-        )
+        # trusted proxy forwards them; other senders' X-Forwarded-* headers are ignored. This
+        # holds only with uvicorn's own proxy handling off (--no-proxy-headers): left on, it
+        # believes any X-Forwarded-For from 127.0.0.1 before the app sees the request.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     @app.get("/healthz", response_model=Health, tags=["health"], responses=error_responses())
     def healthz() -> Health:

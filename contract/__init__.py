@@ -20,6 +20,7 @@ from contract.vocabulary import (
     ReviewMark,
     Status,
     TicketType,
+    WayThrough,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Status",
     "TicketType",
     "TicketTypeRules",
+    "WayThrough",
     "brand_facts",
     "load_rights",
 ]

@@ -86,3 +86,10 @@ class ReviewMark(_Value):
     ANSWERED_BY_TOPIC = "answered_by_topic"
     NEW_TOPIC_NEEDED = "new_topic_needed"
     OUT_OF_SCOPE = "out_of_scope"
+
+
+class WayThrough(_Value):
+    """What still works for a customer whose number is locked after wrong guesses."""
+
+    APP_SESSION = "app_session"  # signed in to the app: low-risk requests
+    HOTLINE_AGENT = "hotline_agent"  # a person on the hotline: every request

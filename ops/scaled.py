@@ -391,6 +391,7 @@ class ScaledStack:
                     str(c.api_port),
                     "--workers",
                     str(c.api_workers),
+                    "--no-proxy-headers",  # the app applies RIGHTS_TRUSTED_PROXIES itself
                 ],
                 self._child_env(
                     **rights_env, RIGHTS_RUN_MIGRATIONS="false", RIGHTS_LOAD_DEMO_DATA="false"

@@ -44,16 +44,21 @@ from api.core.migrate import upgrade_head  # noqa: E402
 BOT: dict[str, str] = {}
 STAFF: dict[str, str] = {}
 SECRET: list[str] = []
-MOBILES = {"C-0001": "13800138000", "C-0002": "13900139000", "C-0003": "13700137000"}
-PASSWORDS = {"C-0001": "246810", "C-0002": "135790", "C-0003": "112233"}
+MOBILES = {
+    "C-0001": "13800138000",
+    "C-0002": "13900139000",
+    "C-0003": "13700137000",
+    "C-0004": "13600136000",
+}
+PASSWORDS = {"C-0001": "246810", "C-0002": "135790", "C-0003": "112233", "C-0004": "908172"}
 Row = tuple[str, str]
 
 
 @contextmanager
-def backend(url: str, tmp: Path) -> Iterator[str]:
+def backend(url: str, tmp: Path, port: int | None = None) -> Iterator[str]:
     """Migrations, then the backend with its default settings (as scripts/api_run.sh)."""
     upgrade_head(url)
-    with server(url, tmp) as (base, settings):
+    with server(url, tmp, port=port) as (base, settings):
         BOT.update({"X-API-Key": settings.bot_api_key})
         STAFF.update({"Authorization": f"Bearer {settings.staff_token_list[0]}"})
         SECRET[:] = [settings.proof_secret]
@@ -72,8 +77,14 @@ def parallel(n: int, job: Callable[[httpx.Client, int], httpx.Response]) -> list
 BASE: list[str] = []
 
 
-def start(c: httpx.Client, method: str, mobile: str, address: str | None = None) -> httpx.Response:
-    headers = BOT | ({"X-Client-Address": address} if address else {})
+def start(
+    c: httpx.Client,
+    method: str,
+    mobile: str,
+    address: str | None = None,
+    **headers: str,
+) -> httpx.Response:
+    headers = BOT | ({"X-Client-Address": address} if address else {}) | headers
     channel = "ivr" if method == "phone_password" else "chat"
     body = {"method": method, "mobile": mobile, "channel": channel}
     return c.post("/v1/verifications", headers=headers, json=body)
@@ -131,7 +142,8 @@ def guessing(c: httpx.Client) -> list[Row]:
     after = check(c, ids[-1], code)
     rows.append(
         (
-            "SMS code guesses: 15 parallel wrong codes spread over the 3 challenges of one hour",
+            "SMS code guesses: 15 parallel wrong codes spread over the 3 challenges of one hour"
+            " (a newer code supersedes the older ones: `expired`)",
             f"{summary(out)}; the right code just after: `{after.json()['status']}`",
         )
     )
@@ -200,7 +212,8 @@ def idempotency(c: httpx.Client, url: str) -> list[Row]:
 
 def audit(c: httpx.Client, url: str) -> list[Row]:
     rows: list[Row] = []
-    proofs = [password_proof(c, f"C-000{1 + i % 3}") for i in range(60)]
+    # C-0003 is locked by the guessing above (and has used up its starts).
+    proofs = [password_proof(c, ("C-0001", "C-0002", "C-0004")[i % 3]) for i in range(60)]
     done, answers = threading.Event(), []
 
     def poll() -> None:
@@ -364,25 +377,177 @@ def bad_input(c: httpx.Client) -> list[Row]:
     ]
 
 
-def attack(kind: str) -> list[Row]:
+def _codes(responses: list[httpx.Response]) -> str:
+    counts = Counter(r.status_code for r in responses)
+    return ", ".join(f"{n} × {code}" for code, n in sorted(counts.items()))
+
+
+def spoofing(c: httpx.Client) -> list[Row]:
+    """Second round, point 1: rotating the headers a client can set."""
+    numbers = [f"1361234{i:04d}" for i in range(125)]
+    rotated = [
+        start(c, "sms_code", n, f"198.51.{i // 250}.{i % 250}", **{"X-Conversation-Id": "one"})
+        for i, n in enumerate(numbers)
+    ]
+    line = [
+        start(
+            c, "phone_password", "13312345678", "192.0.2.77", **{"X-Conversation-Id": f"call-{i}"}
+        )
+        for i in range(60)
+    ]
+    return [
+        (
+            "125 SMS starts in one conversation, each with a new `X-Client-Address`",
+            _codes(rotated),
+        ),
+        ("60 phone-password starts for one number from 60 conversations", _codes(line)),
+    ]
+
+
+def forwarded(c: httpx.Client) -> list[Row]:
+    """Last (the loopback peer's allowance is shared with the rows before): X-Forwarded-For."""
+    numbers = [f"1371234{i:04d}" for i in range(150)]
+    out = [
+        c.post(
+            "/v1/verifications",
+            headers=BOT | {"X-Forwarded-For": f"203.0.{i // 250}.{i % 250}"},
+            json={"method": "sms_code", "mobile": n, "channel": "chat"},
+        )
+        for i, n in enumerate(numbers)
+    ]
+    return [
+        (
+            "150 SMS starts from loopback, each with a new `X-Forwarded-For` (no proxy trusted;"
+            " the peer has used part of its 120 on the rows above)",
+            _codes(out),
+        )
+    ]
+
+
+def _console(login: str, password: str) -> tuple[httpx.Client, str, int]:
+    h = httpx.Client(base_url=BASE[0], timeout=60)
+    page = h.get("/console/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    data = {"login": login, "password": password, "csrf_token": csrf.group(1) if csrf else ""}
+    r = h.post("/console/login", data=data)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', h.get("/console/queue").text)
+    return h, token.group(1) if token else "", r.status_code
+
+
+def console(c: httpx.Client) -> list[Row]:
+    """Second round, points 3, 4 and 9: parallel assignment, notes, sign-in walk-around (last:
+    it holds the address)."""
+    demo, rows = "demo-console-2026", []
+    reference = file_ticket(c, password_proof(c, "C-0002"), "acc", "access_copy", {}).json()[
+        "reference"
+    ]
+    lead, lead_csrf, _ = _console("lead.demo", demo)
+    agent, agent_csrf, _ = _console("agent.demo", demo)
+    sessions = [(lead, lead_csrf, "lead.demo"), (agent, agent_csrf, "agent.demo")]
+
+    def assign(i: int) -> httpx.Response:
+        who, csrf, login = sessions[i % 2]
+        with httpx.Client(base_url=BASE[0], timeout=60, cookies=who.cookies) as h:
+            path = f"/console/tickets/{reference}/assignment"
+            return h.post(path, data={"assignee": login, "csrf_token": csrf})
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assigned = list(pool.map(assign, range(12)))
+    rows.append(
+        ("12 parallel assignments of one ticket (6 by the lead, 6 by the agent)", _codes(assigned))
+    )
+    path = f"/console/tickets/{reference}/notes"
+    notes = [
+        agent.post(path, data={"note": "x" * 2000, "csrf_token": agent_csrf}) for _ in range(120)
+    ]
+    page = agent.get(f"/console/tickets/{reference}")
+    rows.append(
+        (
+            "120 notes of 2,000 characters on one ticket",
+            f"{_codes(notes)}; the ticket page {len(page.content) / 1e6:.2f} MB",
+        )
+    )
+    for h in (lead, agent):
+        h.close()
+    answers: Counter[int] = Counter()
+    for round_ in range(6):
+        for i in range(4):
+            h, _, status = _console("lead.demo", f"guess-{round_}-{i}")
+            answers[status] += 1
+            h.close()
+        h, _, _ = _console("agent.demo", demo)
+        h.close()
+    rows.append(
+        (
+            "6 × (4 wrong passwords for lead.demo, then one own sign-in as agent.demo),"
+            " one address",
+            f"{answers[401]} guesses checked (401), {answers[429]} × 429",
+        )
+    )
+    return rows
+
+
+def lockout(c: httpx.Client) -> list[Row]:
+    """Second round, point 5 and the smaller items of point 9."""
+    mobile, right = MOBILES["C-0004"], PASSWORDS["C-0004"]
+    last: dict[str, Any] = {}
+    for _ in range(5):
+        vid = start(c, "phone_password", mobile, **{"X-Conversation-Id": "outsider"}).json()
+        last = check(c, vid["id"], "000000").json()
+    own = start(c, "phone_password", mobile, **{"X-Caller-Line": mobile}).json()
+    mine = check(c, own["id"], right).json()
+    first = start(c, "sms_code", MOBILES["C-0003"], **{"X-Conversation-Id": "me"}).json()
+    first_code = sms_code(c)
+    second = start(c, "sms_code", MOBILES["C-0003"], **{"X-Conversation-Id": "me"}).json()
+    second_code = sms_code(c)
+    newer = check(c, second["id"], second_code).json()["status"]
+    older = check(c, first["id"], first_code).json()["status"]
+    keyed = [
+        file_ticket(c, password_proof(c, who), "shared-key", "complaint", {"summary": "x"})
+        for who in ("C-0001", "C-0002")
+    ]
+    return [
+        (
+            "5 wrong phone passwords for C-0004 from an outsider's conversation, then the "
+            "customer's own call with the right one",
+            f"outsider: `{last['status']}` until {last.get('locked_until')}, ways through "
+            f"{[w['way'] for w in last.get('ways_through', [])]}; customer: `{mine['status']}`",
+        ),
+        (
+            "two SMS codes for one number in one conversation: the newer verifies, then the older",
+            f"newer `{newer}`, older `{older}`",
+        ),
+        (
+            "two customers file with the same Idempotency-Key",
+            ", ".join(str(r.status_code) for r in keyed),
+        ),
+    ]
+
+
+def attack(kind: str, port: int | None = None) -> list[Row]:
     with (
         tempfile.TemporaryDirectory(prefix="rights-attack-") as tmp,
         database(kind, Path(tmp)) as url,
     ):
-        with backend(url, Path(tmp)) as base, httpx.Client(base_url=base, timeout=120) as c:
+        with (
+            backend(url, Path(tmp), port) as base,
+            httpx.Client(base_url=base, timeout=120) as c,
+        ):
             BASE[:] = [base]
             rows = guessing(c) + idempotency(c, url) + audit(c, url)
             rows += assurance(c) + bad_input(c) + starts(c)
+            rows += spoofing(c) + console(c) + lockout(c) + forwarded(c)
         return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--port", type=int, help="the backend's port (default: a free one)")
     args = parser.parse_args()
     for kind in args.databases.split(","):
         print(f"\n### {kind}\n\n| what was tried | what happened |\n|---|---|")
-        for tried, happened in attack(kind.strip()):
+        for tried, happened in attack(kind.strip(), args.port):
             print(f"| {tried} | {happened} |")
 
 

@@ -74,9 +74,10 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
 
 @contextmanager
 def server(
-    url: str, tmp: Path, extra_env: dict[str, str] | None = None
+    url: str, tmp: Path, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> Iterator[tuple[str, Settings]]:
-    """A real uvicorn in its own process on a free port; yields its URL and its secrets."""
+    """A real uvicorn in its own process on `port` (else a free one); yields its URL and its
+    secrets."""
     env = dict(
         os.environ,
         PYTHONPATH=str(ROOT),
@@ -97,7 +98,7 @@ def server(
         staff_tokens=env["RIGHTS_STAFF_TOKENS"],
         proof_secret=env["RIGHTS_PROOF_SECRET"],
     )
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -111,6 +112,7 @@ def server(
             "--log-level",
             "warning",
             "--no-access-log",
+            "--no-proxy-headers",
         ],
         env=env,
         cwd=ROOT,

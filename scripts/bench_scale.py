@@ -346,6 +346,7 @@ def api_cells(workdir: Path, n: int) -> tuple[list[Cell], list[tuple[str, int, f
                     str(port),
                     "--workers",
                     str(workers),
+                    "--no-proxy-headers",
                     "--log-level",
                     "warning",
                     "--no-access-log",

@@ -12,10 +12,11 @@ SESSION_SECONDS. Every request also checks that the person's account is still ac
 staff token's fingerprint still configured in RIGHTS_STAFF_TOKENS, so deactivating an account
 or removing a token ends its sessions too.
 
-Sign-in failures are counted per client address (a keyed hash of it): after
-RIGHTS_CONSOLE_SIGN_IN_MAX_FAILURES within RIGHTS_CONSOLE_SIGN_IN_WINDOW_SECONDS, attempts
-from that address are refused with 429 and Retry-After without the password or token being
-looked at.
+Sign-in failures are counted per client address and per login tried (keyed hashes of both):
+after RIGHTS_CONSOLE_SIGN_IN_MAX_FAILURES from one address, or
+RIGHTS_CONSOLE_SIGN_IN_LOGIN_MAX_FAILURES at one login from anywhere, within
+RIGHTS_CONSOLE_SIGN_IN_WINDOW_SECONDS, attempts are refused with 429 and Retry-After without the
+password or token being looked at. A success clears only its own login's failures.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import math
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -36,6 +38,7 @@ from api.console import staff
 from api.console.models import SignInFailure, StaffSession
 from api.console.staff import Identity
 from api.core.auth import get_settings
+from api.core.clients import peer_address
 from api.core.clock import as_utc
 from api.core.crypto import keyed_hash, token_fingerprint
 from api.core.settings import Settings
@@ -191,39 +194,80 @@ def csrf_ok(session: ConsoleSession | None, submitted: str) -> bool:
 
 def _address_hash(settings: Settings, request: Request) -> str:
     # Addresses are personal data: only a keyed hash of one is stored.
-    address = request.client.host if request.client else "unknown"
-    return keyed_hash(settings.lookup_pepper, "console-address", address)
+    return keyed_hash(settings.lookup_pepper, "console-address", peer_address(request))
 
 
-def sign_in_wait(db: Session, settings: Settings, request: Request, now: datetime) -> int:
-    """Seconds this address must wait before trying again (0: it may try now).
+def _login_hash(settings: Settings, login: str) -> str | None:
+    login = login.strip().casefold()
+    return keyed_hash(settings.lookup_pepper, "console-login", login) if login else None
 
-    On PostgreSQL the address is locked for the rest of the transaction, so parallel attempts
-    from one address are counted one after the other (SQLite serialises writes anyway).
-    """
-    digest = _address_hash(settings, request)
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(select(func.pg_advisory_xact_lock(func.hashtext("console:" + digest))))
-    window = timedelta(seconds=settings.console_sign_in_window_seconds)
+
+def _wait(
+    db: Session, column: Any, digest: str, limit: int, window: timedelta, now: datetime
+) -> int:
     count, oldest = db.execute(
         select(func.count(), func.min(SignInFailure.created_at)).where(
-            SignInFailure.address_hash == digest, SignInFailure.created_at > now - window
+            column == digest, SignInFailure.created_at > now - window
         )
     ).one()
-    if count < settings.console_sign_in_max_failures or oldest is None:
+    if count < limit or oldest is None:
         return 0
     return max(1, math.ceil((as_utc(oldest) + window - now).total_seconds()))
 
 
+def sign_in_wait(
+    db: Session, settings: Settings, request: Request, login: str, now: datetime
+) -> int:
+    """Seconds before this address, or anyone trying this login, may try again (0: now).
+
+    On PostgreSQL the address and the login are locked for the rest of the transaction, so
+    parallel attempts are counted one after the other (SQLite serialises writes anyway).
+    """
+    address, account = _address_hash(settings, request), _login_hash(settings, login)
+    if db.get_bind().dialect.name == "postgresql":
+        for key in sorted(filter(None, ("console:" + address, account and "login:" + account))):
+            db.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+    window = timedelta(seconds=settings.console_sign_in_window_seconds)
+    waits = [
+        _wait(
+            db,
+            SignInFailure.address_hash,
+            address,
+            settings.console_sign_in_max_failures,
+            window,
+            now,
+        )
+    ]
+    if account is not None:
+        waits.append(
+            _wait(
+                db,
+                SignInFailure.login_hash,
+                account,
+                settings.console_sign_in_login_max_failures,
+                window,
+                now,
+            )
+        )
+    return max(waits)
+
+
 def record_sign_in(
-    db: Session, settings: Settings, request: Request, now: datetime, ok: bool
+    db: Session, settings: Settings, request: Request, login: str, now: datetime, ok: bool
 ) -> None:
-    """A failure is counted; a success clears the address's failures (the caller commits)."""
-    digest = _address_hash(settings, request)
-    if ok:
-        db.execute(delete(SignInFailure).where(SignInFailure.address_hash == digest))
-    else:
-        db.add(SignInFailure(address_hash=digest, created_at=now))
+    """A failure is counted for the address and the login; a success clears the failures of
+    its own login only (a token's: the address's token failures), so signing in as oneself
+    never wipes out guesses at another's account (the caller commits)."""
+    address, account = _address_hash(settings, request), _login_hash(settings, login)
+    if not ok:
+        db.add(SignInFailure(address_hash=address, login_hash=account, created_at=now))
+        return
+    own = (
+        SignInFailure.login_hash == account
+        if account is not None
+        else (SignInFailure.address_hash == address) & SignInFailure.login_hash.is_(None)
+    )
+    db.execute(delete(SignInFailure).where(own))
 
 
 def purge_console_records(db: Session, settings: Settings, now: datetime) -> int:

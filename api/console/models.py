@@ -27,12 +27,14 @@ class StaffSession(Base):
 
 
 class SignInFailure(Base):
-    """One refused console sign-in; counted per (keyed hash of the) client address."""
+    """One refused console sign-in; counted per (keyed hash of the) client address and per
+    (keyed hash of the) login tried, if one was."""
 
     __tablename__ = "console_sign_in_failures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    login_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 

@@ -10,6 +10,7 @@ people, not part of the API contract.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable
@@ -148,7 +149,7 @@ def _error_text(request: Request, exc: ApiError) -> str:
         current = exc.details[0].get("current_version", "?") if exc.details else "?"
         return t("err_version_conflict", current=current)
     if f"err_{exc.code}" in i18n.TEXTS:
-        return t(f"err_{exc.code}")
+        return t(f"err_{exc.code}", **(exc.details[0] if exc.details else {}))
     return t("err_generic", message=exc.message)
 
 
@@ -400,11 +401,13 @@ def ticket_page(reference: str, page: PageDep) -> Response:
     return _ticket_page(page, reference)
 
 
-def _checked_text(value: str, required: str) -> tuple[str, str | None]:
+def _checked_text(
+    value: str, required: str, max_chars: int | None = MAX_TEXT
+) -> tuple[str, str | None]:
     value = value.strip()
     if not value:
         return value, required
-    if len(value) > MAX_TEXT:
+    if max_chars is not None and len(value) > max_chars:
         return value, "err_text_too_long"
     return value, None
 
@@ -529,11 +532,12 @@ def _text_command(
     csrf_token: str,
     record: Callable[..., object],
     text_field: str,
+    max_chars: int | None = MAX_TEXT,
 ) -> Response:
     """A form of one required text (a note, a delay notice's reason), recorded by `record`."""
 
     def command() -> None:
-        value, problem = _checked_text(text, "err_text_required")
+        value, problem = _checked_text(text, "err_text_required", max_chars)
         if problem:
             raise _invalid(problem)
         record(
@@ -554,7 +558,9 @@ def ticket_note(
     note: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    return _text_command(page, reference, "note", note, csrf_token, service.add_note, "body")
+    record = functools.partial(service.add_note, limits=service.NoteLimits.of(page.settings))
+    # The service bounds a note's length and count (422 naming the note).
+    return _text_command(page, reference, "note", note, csrf_token, record, "body", None)
 
 
 @router.post("/tickets/{reference}/delay-notices", response_class=HTMLResponse)

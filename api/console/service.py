@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import service as audit
@@ -23,6 +23,7 @@ from api.console.auth import ConsoleSession
 from api.console.models import ConsoleTicketRead, StaffAccount, TicketAssignment, TicketNote
 from api.console.queue import deadline_flag, working_days_left
 from api.console.staff import Identity
+from api.core.database import upsert
 from api.core.errors import ApiError
 from api.core.policy import Policy
 from api.core.settings import Settings
@@ -56,8 +57,10 @@ def sign_in(
     password: str,
     token: str,
 ) -> SignIn:
-    """Throttled per address; by account (login and password) or by staff token."""
-    wait = auth.sign_in_wait(s, settings, request, now)
+    """Throttled per address and per login; by account (login and password) or by staff
+    token."""
+    login = login if login and password else ""  # a token sign-in tries no login
+    wait = auth.sign_in_wait(s, settings, request, login, now)
     if wait:
         s.rollback()
         return SignIn(wait=wait)
@@ -70,7 +73,7 @@ def sign_in(
         match = auth.staff_actor_for_token(settings, token)
         if match is not None:
             actor, fp = match
-    auth.record_sign_in(s, settings, request, now, ok=actor is not None)
+    auth.record_sign_in(s, settings, request, login, now, ok=actor is not None)
     if actor is None:
         s.commit()
         return SignIn()
@@ -184,9 +187,16 @@ def _record_read_once(
     """The first view of a ticket in a console session is audited; reloads and the pages
     after a change in that session are not (they show nothing new about the customer)."""
     if session_key is not None:
-        if s.get(ConsoleTicketRead, (session_key, ticket.reference)) is not None:
+        # ON CONFLICT: two pages of one session at once (a double click) record one read.
+        first = s.execute(
+            upsert(s, ConsoleTicketRead)
+            .values(session_hash=session_key, ticket_reference=ticket.reference)
+            .on_conflict_do_nothing()
+            .returning(ConsoleTicketRead.ticket_reference)
+        ).first()
+        # RETURNING, not rowcount: psycopg reports no reliable count for a skipped row.
+        if first is None:
             return
-        s.add(ConsoleTicketRead(session_hash=session_key, ticket_reference=ticket.reference))
     audit.append(
         s,
         now=now,
@@ -367,16 +377,27 @@ def move(
 
 
 def assign(s: Session, *, reference: str, identity: Identity, to_login: str, now: datetime) -> None:
-    """Assign a ticket to a person ("" clears the assignment); audited with both names."""
+    """Assign a ticket to a person ("" clears the assignment); audited with both names.
+
+    The ticket is locked first, so parallel assignments are made one after the other: the
+    same assignment again changes nothing, and an agent who finds the ticket taken meanwhile
+    is told so (409), never a server error.
+    """
     with _transaction(s):
-        ticket = tickets.get(s, reference)
+        ticket = tickets.get_for_update(s, reference)
         if ticket.status in rules.FINAL_STATUSES:
             raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")
         current = s.get(TicketAssignment, ticket.reference)
         target = staff.by_login(s, to_login) if to_login else None
         if to_login and (target is None or not target.active):
             raise ApiError(422, "unknown_staff", "no active staff account of that login", "body")
+        if (current.staff_id if current else None) == (target.id if target else None):
+            return  # already so: nothing to change or audit
         if not staff.may_assign(identity, current.staff_id if current else None, to_login or None):
+            if current is not None and to_login == identity.login:
+                raise ApiError(
+                    409, "already_assigned", "someone else has taken this ticket", "body.assignee"
+                )
             raise _lead_only("assign a ticket to someone else or reassign it")
         previous = s.get(StaffAccount, current.staff_id) if current else None
         if current is not None:
@@ -406,10 +427,41 @@ def assign(s: Session, *, reference: str, identity: Identity, to_login: str, now
         )
 
 
-def add_note(s: Session, *, reference: str, identity: Identity, body: str, now: datetime) -> None:
-    """An internal note; personal identifiers typed into it are masked, as in ticket details."""
+@dataclass(frozen=True)
+class NoteLimits:
+    per_ticket: int
+    max_chars: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> NoteLimits:
+        return cls(settings.console_notes_per_ticket, settings.console_note_max_chars)
+
+
+def _note_limit(code: str, message: str, limit: int) -> ApiError:
+    return ApiError(422, code, message, "body.note", details=[{"limit": limit}])
+
+
+def add_note(
+    s: Session, *, reference: str, identity: Identity, body: str, now: datetime, limits: NoteLimits
+) -> None:
+    """An internal note; personal identifiers typed into it are masked, as in ticket details.
+    A ticket carries at most `limits.per_ticket` notes of at most `limits.max_chars` each
+    (422 naming the note); the ticket is locked while they are counted."""
+    if len(body) > limits.max_chars:
+        raise _note_limit(
+            "note_too_long", f"a note is at most {limits.max_chars} characters", limits.max_chars
+        )
     with _transaction(s):
-        ticket = tickets.get(s, reference)
+        ticket = tickets.get_for_update(s, reference)
+        count = s.scalar(
+            select(func.count()).where(TicketNote.ticket_reference == ticket.reference)
+        )
+        if (count or 0) >= limits.per_ticket:
+            raise _note_limit(
+                "too_many_notes",
+                f"a ticket carries at most {limits.per_ticket} notes",
+                limits.per_ticket,
+            )
         note = TicketNote(
             ticket_reference=ticket.reference,
             author=identity.actor,

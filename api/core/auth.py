@@ -37,10 +37,15 @@ SubjectProofDoc = Annotated[str | None, Security(SUBJECT_PROOF_HEADER)]
 StaffBearerDoc = Annotated[Any, Security(STAFF_BEARER_HEADER)]
 
 
-def require_bot(request: Request, _documented: ApiKeyDoc = None) -> None:
-    settings = get_settings(request)
+def is_bot(request: Request) -> bool:
+    """Whether the request carries the action server's key."""
     key = request.headers.get("x-api-key", "")
-    if not key or not hmac.compare_digest(key.encode(), settings.bot_api_key.encode()):
+    expected = get_settings(request).bot_api_key
+    return bool(key) and hmac.compare_digest(key.encode(), expected.encode())
+
+
+def require_bot(request: Request, _documented: ApiKeyDoc = None) -> None:
+    if not is_bot(request):
         raise ApiError(401, "invalid_api_key", "a valid X-API-Key is required", "header.X-API-Key")
 
 

@@ -54,9 +54,16 @@ STAFF: Requirements = [{STAFF_BEARER: []}]
 STAFF_OR_SUBJECT: Requirements = STAFF + SUBJECT
 
 
-def create_documented_app(**kwargs: Any) -> FastAPI:
-    """FastAPI with /docs and /redoc served from local assets and the auth schemes in OpenAPI."""
-    app = FastAPIOffline(static_url=ASSETS_URL, **kwargs)
+def create_documented_app(docs: bool = True, **kwargs: Any) -> FastAPI:
+    """FastAPI with /docs and /redoc served from local assets and the auth schemes in OpenAPI.
+
+    Without `docs` (prod, unless RIGHTS_API_DOCS turns them on) /docs, /redoc, /openapi.json
+    and the assets are not served; the document is still built for whoever asks the app.
+    """
+    if docs:
+        app = FastAPIOffline(static_url=ASSETS_URL, **kwargs)
+    else:
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **kwargs)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -79,16 +79,26 @@ class Settings(BaseSettings):
     codes_per_hour: int = 3
     proof_ttl_seconds: int = 600
     app_session_ttl_seconds: int = 3600
-    password_max_failures: int = 5  # wrong passwords per number per lock window
-    password_lock_seconds: int = 1800  # the lock window, and how long the number stays locked
-    sms_max_failures: int = 5  # wrong SMS codes per number per window, across challenges
+    # Wrong guesses are counted per number and source (the caller line on the hotline, else the
+    # customer's address, else the conversation): past *_max_failures that source is locked out
+    # of the number; past the higher *_number_max_failures, every source is (the number locks).
+    password_max_failures: int = 5  # wrong passwords per number and source per lock window
+    password_number_max_failures: int = 20  # wrong passwords per number, all sources together
+    password_lock_seconds: int = 1800  # the lock window, and how long a lock lasts
+    sms_max_failures: int = 5  # wrong SMS codes per number and source, across challenges
+    sms_number_max_failures: int = 20
     sms_lock_seconds: int = 3600
     # Starting verifications (429 + Retry-After past these; 0 turns a limit off). Counted in
     # the database so that every API worker sees the same counts.
+    # X-Client-Address and X-Conversation-Id are believed only from the bot (its X-API-Key).
     start_window_seconds: int = 600
+    starts_per_conversation: int = 10  # per conversation (X-Conversation-Id from the bot)
     starts_per_address: int = 120  # per client address (X-Client-Address from the bot, else peer)
+    starts_per_number: int = 50  # per mobile number, every method and source together
     starts_per_channel: int = 1000  # per channel (chat, ivr)
-    starts_global: int = 2000  # every start together: bounds SMS cost and bombing
+    # Every start together: bounds SMS cost and bombing. Below the channels' sum, so that it
+    # binds by itself when both channels are busy.
+    starts_global: int = 1500
     # Downstream deletion notices
     notice_max_attempts: int = 5
     # How long a retry waits for the first request with its Idempotency-Key before 409.
@@ -97,11 +107,19 @@ class Settings(BaseSettings):
     outbox_retention_days: int = 30
     # Questions kept for the privacy team's review (api/unanswered): never longer than 90 days
     unanswered_retention_days: int = Field(default=90, ge=1, le=90)
-    # Staff console: sign-in failures allowed per client address within the window
+    # Staff console: sign-in failures allowed per client address, and per login whatever the
+    # address, within the window; a success clears only its own login's failures.
     console_sign_in_max_failures: int = 5
+    console_sign_in_login_max_failures: int = 10
     console_sign_in_window_seconds: int = 900
+    console_notes_per_ticket: int = 100  # internal notes a ticket may carry
+    console_note_max_chars: int = 2000
+    # /docs, /redoc and /openapi.json: on in dev, off in prod unless this turns them on.
+    api_docs: bool | None = None
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ("10.0.0.5,10.0.0.6" or
     # "*"); the client address and the https scheme (Secure cookies) then come from them.
+    # The app applies them itself: start uvicorn with --no-proxy-headers (scripts/api_run.sh),
+    # or uvicorn believes X-Forwarded-For from 127.0.0.1 whatever this says.
     trusted_proxies: str = ""
 
     @property
@@ -135,6 +153,14 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.is_dev if self.api_docs is None else self.api_docs
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [h.strip() for h in self.trusted_proxies.split(",") if h.strip()]
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

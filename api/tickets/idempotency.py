@@ -1,5 +1,7 @@
 """The Idempotency-Key of ticket creation: claimed in the ticket's own transaction.
 
+Keys are scoped per customer (the proof's subject): another customer's key is a new request.
+
 The key is inserted in the same transaction as the ticket: it is committed with the ticket or
 not at all, so a request that dies leaves nothing behind and no claim ever goes stale. A
 concurrent request with the same key waits on the unique index until the owner commits (then
@@ -55,11 +57,22 @@ def _lock_wait(session: Session, seconds: float | None) -> None:
         session.execute(text(f"SET LOCAL lock_timeout = {value}"))
 
 
-def claim(session: Session, key: str, digest: str, now: datetime, wait_seconds: float) -> None:
-    """Inserts the key in the open transaction; waits at most `wait_seconds` for its owner."""
+def claim(
+    session: Session, customer_id: str, key: str, digest: str, now: datetime, wait_seconds: float
+) -> None:
+    """Inserts the customer's key in the open transaction; waits at most `wait_seconds` for its
+    owner."""
     _lock_wait(session, wait_seconds)
     try:
-        session.add(IdempotencyKey(key=key, request_hash=digest, state="in_flight", created_at=now))
+        session.add(
+            IdempotencyKey(
+                customer_id=customer_id,
+                key=key,
+                request_hash=digest,
+                state="in_flight",
+                created_at=now,
+            )
+        )
         session.flush()
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
@@ -68,10 +81,10 @@ def claim(session: Session, key: str, digest: str, now: datetime, wait_seconds: 
     _lock_wait(session, None)
 
 
-def complete(session: Session, key: str, ticket: Ticket) -> None:
+def complete(session: Session, customer_id: str, key: str, ticket: Ticket) -> None:
     session.execute(
         update(IdempotencyKey)
-        .where(IdempotencyKey.key == key)
+        .where(IdempotencyKey.customer_id == customer_id, IdempotencyKey.key == key)
         .values(state="done", ticket_id=ticket.id)
     )
 
@@ -81,9 +94,13 @@ def is_taken(exc: IntegrityError) -> bool:
     return "idempotency" in str(exc.orig).lower()
 
 
-def replay(session: Session, key: str, digest: str) -> Ticket:
-    """The ticket an earlier request with the key filed; another body with the key is 422."""
-    row = session.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one()
+def replay(session: Session, customer_id: str, key: str, digest: str) -> Ticket:
+    """The ticket the customer's earlier request with the key filed; another body with the key
+    is 422."""
+    stmt = select(IdempotencyKey).where(
+        IdempotencyKey.customer_id == customer_id, IdempotencyKey.key == key
+    )
+    row = session.execute(stmt).scalar_one()
     if row.request_hash != digest:
         raise ApiError(
             422,

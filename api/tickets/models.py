@@ -66,12 +66,14 @@ class TicketNotice(Base):
 
 
 class IdempotencyKey(Base):
-    """Claimed (committed) before the work, so the unique key holds across processes."""
+    """Claimed in the ticket's transaction; unique per customer, so one customer's key never
+    stands in the way of another's request."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("key", name="uq_idempotency_key"),)
+    __table_args__ = (UniqueConstraint("customer_id", "key", name="uq_idempotency_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12))  # in_flight | done

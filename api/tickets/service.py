@@ -70,16 +70,19 @@ def create_ticket(
     details = validate_details(policy, proof.brand, body.type, body.details)
     digest = idempotency.request_hash(proof, body)
     try:
-        idempotency.claim(db_session, key, digest, now, settings.idempotency_wait_seconds)
+        idempotency.claim(
+            db_session, proof.customer_id, key, digest, now, settings.idempotency_wait_seconds
+        )
         ticket = _file(db_session, settings, policy, proof, body, details, now)
-        idempotency.complete(db_session, key, ticket)
+        idempotency.complete(db_session, proof.customer_id, key, ticket)
         db_session.commit()
     except IntegrityError as exc:
         if not idempotency.is_taken(exc):
             raise
         # Another request with this key committed first: answer with its ticket.
         db_session.rollback()
-        return Created(ticket=idempotency.replay(db_session, key, digest), replayed=True)
+        replayed = idempotency.replay(db_session, proof.customer_id, key, digest)
+        return Created(ticket=replayed, replayed=True)
     db_session.refresh(ticket)
     return Created(ticket=ticket, replayed=False)
 
@@ -274,7 +277,9 @@ def _apply(
     )
 
 
-def _locked_ticket(s: Session, reference: str) -> Ticket:
+def get_for_update(s: Session, reference: str) -> Ticket:
+    """The ticket, locked until the transaction ends (PostgreSQL; SQLite serialises writes):
+    parallel changes to one ticket are made one after the other."""
     stmt = select(Ticket).where(Ticket.reference == reference).with_for_update()
     ticket = s.execute(stmt).scalar_one_or_none()
     if ticket is None:
@@ -296,7 +301,7 @@ def transition(
 ) -> Ticket:
     """Moves a ticket (staff, or the customer through the bot), commits, then sends what the
     move set off. The one entry point for the API and the console."""
-    ticket = _locked_ticket(db_session, command.reference)
+    ticket = get_for_update(db_session, command.reference)
     if command.customer_id is not None:
         if ticket.customer_id != command.customer_id:
             raise _not_found()
@@ -332,7 +337,7 @@ def record_delay(
 ) -> Ticket:
     """A delay is a notice on the ticket, never a new due date."""
     reason = masking.mask_personal(reason)
-    ticket = _locked_ticket(db_session, reference)
+    ticket = get_for_update(db_session, reference)
     if ticket.status in rules.FINAL_STATUSES:
         raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")
     db_session.add(
@@ -371,7 +376,7 @@ def record_notice_reply(
     now: datetime,
 ) -> Ticket:
     """A recipient answered a deletion notice: acknowledged, or holds no data (not_found)."""
-    ticket = _locked_ticket(db_session, reference)
+    ticket = get_for_update(db_session, reference)
     notice = db_session.get(TicketNotice, notice_id)
     if notice is None or notice.ticket_id != ticket.id or notice.kind != "deletion_notice":
         raise ApiError(

@@ -19,6 +19,10 @@ class Challenge(Base):
     mobile_hash: Mapped[str] = mapped_column(String(64), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(32))
     code_hash: Mapped[str | None] = mapped_column(String(64))
+    # Keyed hash of where the check was started from (api.core.clients.Caller.source): its
+    # wrong guesses count against that source, apart from other sources of the same number.
+    source_hash: Mapped[str | None] = mapped_column(String(64))
+    # pending | verified | locked | expired | superseded (a newer SMS code for the number)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -26,7 +30,8 @@ class Challenge(Base):
 
 
 class GuessLock(Base):
-    """Wrong guesses per number and method (phone_password | sms_code), across challenges.
+    """Wrong guesses per number and method (phone_password | sms_code), across challenges and
+    sources: past the higher per-number limit the number is locked for everyone.
 
     One row per number and method, created with INSERT ... ON CONFLICT DO NOTHING and then
     locked (SELECT ... FOR UPDATE) for the whole check, so parallel checks of one number are
@@ -38,6 +43,21 @@ class GuessLock(Base):
 
     mobile_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class GuessSourceLock(Base):
+    """Wrong guesses per number, method and source: a source past the lower limit is locked
+    out of that number, while the customer's own conversation or line still gets through.
+    Written only under the number's GuessLock row lock."""
+
+    __tablename__ = "guess_source_locks"
+
+    mobile_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from api.core.auth import NowDep, SettingsDep, require_bot
+from api.core.clients import caller_of
 from api.core.database import get_session
 from api.core.errors import error_responses
 from api.verification import service
@@ -16,18 +17,6 @@ from api.verification.schemas import (
     VerificationOut,
     VerificationStart,
 )
-
-
-def client_address(request: Request) -> str:
-    """The end customer's address as the bot reports it, else the connecting peer's.
-
-    Only the bot (a valid X-API-Key) reaches these routes, so its X-Client-Address is trusted.
-    """
-    forwarded = request.headers.get("x-client-address", "").strip()[:100]
-    if forwarded:
-        return forwarded
-    return request.client.host if request.client else "unknown"
-
 
 router = APIRouter(
     prefix="/v1/verifications", tags=["verification"], dependencies=[Depends(require_bot)]
@@ -48,7 +37,9 @@ def start(
 ) -> VerificationOut:
     """Starts an identity check: sends a one-time code by SMS to the mobile number, or prepares a
     phone-password check for the hotline. It answers the same for a number that is not
-    registered as for one that is.
+    registered as for one that is. The bot names its customer in `X-Conversation-Id`,
+    `X-Client-Address` and, on the hotline, `X-Caller-Line`: starts are limited per
+    conversation, address and number, and wrong guesses counted per source.
     """
     return service.start(
         db_session=session,
@@ -57,7 +48,7 @@ def start(
         mobile=body.mobile,
         channel=body.channel,
         language=body.language,
-        client=client_address(request),
+        caller=caller_of(request),
         now=now,
     )
 

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contract import Assurance, Brand, Channel, Language
+from contract import Assurance, Brand, Channel, Language, WayThrough
 
 # The ways to start a check; an app session (the third assurance) is checked by its own route.
 Method = Literal[Assurance.SMS_CODE, Assurance.PHONE_PASSWORD]
@@ -70,6 +70,19 @@ class AppSessionIn(BaseModel):
     session_token: str = Field(min_length=1, max_length=2000)
 
 
+class Way(BaseModel):
+    """A way through a lock: the app session for low-risk requests, the hotline agent for all."""
+
+    way: WayThrough
+    requests: Literal["low_risk", "all"]
+
+
+WAYS_THROUGH = [
+    Way(way=WayThrough.APP_SESSION, requests="low_risk"),
+    Way(way=WayThrough.HOTLINE_AGENT, requests="all"),
+]
+
+
 class CheckOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -94,3 +107,7 @@ class CheckOut(BaseModel):
     customer_id: str | None = None
     brand: Brand | None = None
     assurance: Assurance | None = None
+    # With `locked`: until when checks of this number from here (or, past the higher limit,
+    # from anywhere) are refused, and what works meanwhile.
+    locked_until: datetime | None = None
+    ways_through: list[Way] = Field(default_factory=list)

@@ -4,10 +4,17 @@ Unknown numbers get a challenge row, an outbox row that is never sent and the sa
 as known ones, so neither the answer nor its timing tells whether a number is registered; they
 can never verify.
 
-Wrong guesses are counted per number and method across challenges in `guess_locks`: the row
-is locked for the whole check, so at most `*_max_failures` wrong guesses are ever checked per
-number per lock window, however many run in parallel. Starting a verification is limited per
-client address, per channel and overall (`api.core.ratelimit`).
+Wrong guesses are counted per number and method across challenges, and per source (where
+the challenge was started: caller line, customer address or conversation, see
+api.core.clients): past `*_max_failures` that source is locked out of the number, past the
+higher `*_number_max_failures` everyone is. So someone who knows a customer's number cannot
+lock the customer out with a handful of guesses. The number's row in `guess_locks` is locked
+for the whole check, so no more guesses are ever checked than the limits allow, however many
+run in parallel. A locked answer says until when and what works meanwhile (the app session
+for low-risk requests, the hotline agent for every request).
+
+Starting a verification is limited per conversation, per client address, per number, per
+channel and overall (`api.core.ratelimit`); a new SMS code supersedes the number's older ones.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from api.core import ratelimit
+from api.core import clients, ratelimit
+from api.core.clients import Caller
 from api.core.clock import as_utc
 from api.core.crypto import DUMMY_PASSWORD_HASH, keyed_hash, verify_password
 from api.core.database import is_postgres, upsert
@@ -30,9 +38,12 @@ from api.core.tokens import read_app_session, sign_proof
 from api.notifications import service as outbox
 from api.subjects import service as subjects
 from api.subjects.models import Customer
-from api.verification.models import Challenge, GuessLock
-from api.verification.schemas import CheckOut, CheckStatus, Method, VerificationOut
+from api.verification.models import Challenge, GuessLock, GuessSourceLock
+from api.verification.schemas import WAYS_THROUGH, CheckOut, Method, VerificationOut
 from contract import Assurance, Brand
+
+SUPERSEDED = "superseded"
+Row = TypeVar("Row", GuessLock, GuessSourceLock)
 
 
 def _code_hash(settings: Settings, challenge_id: str, code: str) -> str:
@@ -40,17 +51,29 @@ def _code_hash(settings: Settings, challenge_id: str, code: str) -> str:
     return keyed_hash(settings.lookup_pepper, "sms-code", challenge_id, code)
 
 
-def start_limits(settings: Settings, client: str, channel: str) -> list[ratelimit.Limit]:
-    # The address is kept only as a keyed hash: counters hold no readable client data.
-    address = keyed_hash(settings.lookup_pepper, "client-address", client)[:40]
-    again = "; try again later"
-    return [
+def start_limits(
+    settings: Settings, caller: Caller, channel: str, number: str
+) -> list[ratelimit.Limit]:
+    """Narrowest first: a start refused for its conversation does not use up the number's,
+    the channel's or everyone's allowance."""
+    pepper, again = settings.lookup_pepper, "; try again later"
+    per_client = [
+        ("conversation", caller.conversation, settings.starts_per_conversation, "conversation"),
+        ("address", caller.client_address, settings.starts_per_address, "client"),
+        ("number", number, settings.starts_per_number, "number"),
+    ]
+    limits = [
         ratelimit.Limit(
-            f"verify-start:address:{address}",
-            settings.starts_per_address,
+            "verify-start:" + clients.bucket(pepper, kind, value),
+            limit,
             "too_many_verifications",
-            "too many verifications started from this client" + again,
-        ),
+            f"too many verifications started for this {what}" + again,
+        )
+        for kind, value, limit, what in per_client
+        if value
+    ]
+    return [
+        *limits,
         ratelimit.Limit(
             f"verify-start:channel:{channel}",
             settings.starts_per_channel,
@@ -66,6 +89,27 @@ def start_limits(settings: Settings, client: str, channel: str) -> list[ratelimi
     ]
 
 
+def _source_hash(settings: Settings, caller: Caller, channel: str) -> str:
+    return keyed_hash(settings.lookup_pepper, "guess-source", caller.source(channel))
+
+
+def _supersede(
+    session: Session, mobile_hash: str, now: datetime, source_hash: str | None = None
+) -> None:
+    """Makes the number's outstanding SMS codes worthless: those of one source when it asks
+    for a newer code (someone else's request leaves the customer's code alone), all of them
+    once one has verified."""
+    stmt = update(Challenge).where(
+        Challenge.mobile_hash == mobile_hash,
+        Challenge.method == Assurance.SMS_CODE,
+        Challenge.status == "pending",
+        Challenge.expires_at > now,
+    )
+    if source_hash is not None:
+        stmt = stmt.where(Challenge.source_hash == source_hash)
+    session.execute(stmt.values(status=SUPERSEDED))
+
+
 def start(
     *,
     db_session: Session,
@@ -74,17 +118,18 @@ def start(
     mobile: str,
     channel: str,
     language: str,
-    client: str,
+    caller: Caller,
     now: datetime,
 ) -> VerificationOut:
     session = db_session
     e164 = subjects.normalise_mobile(mobile)
-    ratelimit.enforce(
-        session, start_limits(settings, client, channel), now, settings.start_window_seconds
-    )
     digest = subjects.mobile_hash(settings.lookup_pepper, e164)
+    ratelimit.enforce(
+        session, start_limits(settings, caller, channel, digest), now, settings.start_window_seconds
+    )
     customer = subjects.find_by_mobile_hash(session, digest)
     challenge_id = str(uuid.uuid4())
+    source_hash = _source_hash(settings, caller, str(channel))
     code_hash = None
     if method == Assurance.SMS_CODE:
         if is_postgres(session):
@@ -108,6 +153,7 @@ def start(
                 "body.mobile",
                 headers={"Retry-After": str(max(retry, 1))},
             )
+        _supersede(session, digest, now, source_hash)
         code = f"{secrets.randbelow(10**6):06d}"
         code_hash = _code_hash(settings, challenge_id, code)
         # The same outbox row for every number; only a registered one is sent.
@@ -128,6 +174,7 @@ def start(
         mobile_hash=digest,
         customer_id=customer.id if customer else None,
         code_hash=code_hash,
+        source_hash=source_hash,
         status="pending",
         attempts=0,
         created_at=now,
@@ -159,26 +206,43 @@ def _verified(
     )
 
 
-def _guess_lock(session: Session, mobile_hash: str, method: str, now: datetime) -> GuessLock:
-    """The number's failure row, created if missing, locked until the transaction ends."""
+def _counter(session: Session, model: type[Row], now: datetime, **key: str) -> Row:
+    """The failure row of `key`, created if missing, locked until the transaction ends."""
     session.execute(
-        upsert(session, GuessLock)
-        .values(mobile_hash=mobile_hash, method=method, failures=0, window_started_at=now)
+        upsert(session, model)
+        .values(**key, failures=0, window_started_at=now)
         .on_conflict_do_nothing()
     )
     stmt = (
-        select(GuessLock)
-        .where(GuessLock.mobile_hash == mobile_hash, GuessLock.method == method)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(model).filter_by(**key).with_for_update().execution_options(populate_existing=True)
     )
     return session.execute(stmt).scalar_one()
 
 
-def _lock_policy(settings: Settings, method: str) -> tuple[int, int]:
+def _roll(row: GuessLock | GuessSourceLock, now: datetime, window: int) -> None:
+    """A lock that has run out, or a window that has passed, starts the count afresh."""
+    ended = row.locked_until is not None and row.locked_until <= now
+    if ended or row.window_started_at + timedelta(seconds=window) <= now:
+        row.failures, row.locked_until, row.window_started_at = 0, None, now
+
+
+def _lock_policy(settings: Settings, method: str) -> tuple[int, int, int]:
+    """(failures per number and source, failures per number, lock window in seconds)."""
     if method == Assurance.PHONE_PASSWORD:
-        return settings.password_max_failures, settings.password_lock_seconds
-    return settings.sms_max_failures, settings.sms_lock_seconds
+        return (
+            settings.password_max_failures,
+            settings.password_number_max_failures,
+            settings.password_lock_seconds,
+        )
+    return settings.sms_max_failures, settings.sms_number_max_failures, settings.sms_lock_seconds
+
+
+def _until(*rows: GuessLock | GuessSourceLock) -> datetime | None:
+    return max((r.locked_until for r in rows if r.locked_until is not None), default=None)
+
+
+def _locked(until: datetime | None) -> CheckOut:
+    return CheckOut(status="locked", attempts_left=0, locked_until=until, ways_through=WAYS_THROUGH)
 
 
 def check(
@@ -190,19 +254,22 @@ def check(
     if challenge is None:
         raise ApiError(404, "verification_not_found", "no such verification", "path.id")
     left = max(settings.code_max_attempts - challenge.attempts, 0)
-    if challenge.status in ("verified", "expired") or challenge.expires_at <= now:
-        # A used code is spent: it cannot verify twice.
+    if challenge.status in ("verified", "expired", SUPERSEDED) or challenge.expires_at <= now:
+        # A used code is spent: it cannot verify twice; a newer code replaced a superseded one.
         return CheckOut(status="expired", attempts_left=left)
     if challenge.status == "locked" or left == 0:
-        return CheckOut(status="locked", attempts_left=0)
+        return _locked(None)
 
-    max_failures, window = _lock_policy(settings, challenge.method)
-    lock = _guess_lock(session, challenge.mobile_hash, challenge.method, now)
-    if lock.locked_until is not None and lock.locked_until > now:
+    per_source, per_number, window = _lock_policy(settings, challenge.method)
+    key = {"mobile_hash": challenge.mobile_hash, "method": challenge.method}
+    # The number's row first (it serialises the checks of the number), then the source's.
+    number = _counter(session, GuessLock, now, **key)
+    source = _counter(session, GuessSourceLock, now, **key, source_hash=challenge.source_hash or "")
+    for row in (number, source):
+        _roll(row, now, window)
+    if _until(number, source) is not None:
         session.commit()
-        return CheckOut(status="locked", attempts_left=0)
-    if lock.locked_until is not None or lock.window_started_at + timedelta(seconds=window) <= now:
-        lock.failures, lock.locked_until, lock.window_started_at = 0, None, now
+        return _locked(_until(number, source))
 
     customer = session.get(Customer, challenge.customer_id) if challenge.customer_id else None
     if challenge.method == Assurance.PHONE_PASSWORD:
@@ -217,21 +284,26 @@ def check(
     challenge.attempts += 1
     left = settings.code_max_attempts - challenge.attempts
     if ok and customer is not None:
+        # Only this source's count is cleared: others' guesses at the number still stand.
         challenge.status = "verified"
-        lock.failures, lock.window_started_at = 0, now
+        source.failures, source.window_started_at = 0, now
+        if challenge.method == Assurance.SMS_CODE:
+            session.flush()  # this challenge is verified, not superseded
+            _supersede(session, challenge.mobile_hash, now)
         session.commit()
         return _verified(settings, customer, challenge.method, now, left)
 
-    status = "invalid"
-    lock.failures += 1
-    left = min(left, max_failures - lock.failures)
-    if lock.failures >= max_failures:
-        lock.locked_until = now + timedelta(seconds=window)
+    for row, limit in ((number, per_number), (source, per_source)):
+        row.failures += 1
+        left = min(left, limit - row.failures)
+        if row.failures >= limit:
+            row.locked_until = now + timedelta(seconds=window)
     if left <= 0:
-        status, left = "locked", 0
         challenge.status = "locked"
+        session.commit()
+        return _locked(_until(number, source))
     session.commit()
-    return CheckOut(status=cast(CheckStatus, status), attempts_left=left)
+    return CheckOut(status="invalid", attempts_left=left)
 
 
 def check_app_session(

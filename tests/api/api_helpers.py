@@ -96,12 +96,20 @@ def new_ticket(
 
 @contextlib.contextmanager
 def live_server(app: Any) -> Iterator[str]:
-    """Runs the app under a real uvicorn on a free loopback port."""
+    """Runs the app under a real uvicorn on a free loopback port, started as
+    scripts/api_run.sh starts it (uvicorn's proxy headers off: the app applies its own)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

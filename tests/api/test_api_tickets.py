@@ -228,8 +228,8 @@ def test_in_flight_key_409(db_url: str, tmp_path: Path, clock: FixedClock) -> No
         with app.state.engine.connect() as holder:
             holder.execute(
                 sa.text(
-                    "INSERT INTO idempotency_keys (key, request_hash, state, created_at) "
-                    "VALUES ('busy', 'x', 'in_flight', now())"
+                    "INSERT INTO idempotency_keys (customer_id, key, request_hash, state,"
+                    " created_at) VALUES ('C-0001', 'busy', 'x', 'in_flight', now())"
                 )
             )
             clock.at += timedelta(minutes=5)  # however long the owner has been at it

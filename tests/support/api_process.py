@@ -50,13 +50,19 @@ class ApiProcess:
         return str(response.json()["session_token"])
 
 
+def uvicorn_command(port: int) -> list[str]:
+    """As scripts/api_run.sh starts the API: uvicorn's proxy headers off, the app's own on."""
+    host = ["--host", "127.0.0.1", "--port", str(port)]
+    return [str(UVICORN), "api.main:app", *host, "--no-proxy-headers"]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+def wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -95,14 +101,14 @@ def running_api(extra_env: dict[str, str] | None = None) -> Iterator[ApiProcess]
         log_path = tmp_path / "api.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [str(UVICORN), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+                uvicorn_command(port),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
             try:
-                _wait_healthy(url, process, log_path)
+                wait_healthy(url, process, log_path)
                 yield ApiProcess(url, BOT_API_KEY, STAFF_TOKEN)
             finally:
                 process.terminate()

@@ -341,7 +341,7 @@ def _start_api(stack_dir: Path, log_dir: Path) -> tuple[Process, str]:
     env = api_env(stack_dir, f"sqlite:///{stack_dir / 'rights.db'}")
     process = spawn(
         "api",
-        [str(API_BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        api_process.uvicorn_command(port),
         env,
         log_dir,
     )
