@@ -26,6 +26,7 @@ class BrandFacts:
     deadline_unit: str  # "working_days" or "calendar_days"
     deadline_texts: Texts  # "{days} working days", by language
     copy_delivery: Texts
+    complaint_route: Texts  # where a customer dissatisfied with an outcome complains
 
     def deadline(self, lang: str) -> str:
         """`15 个工作日` / `30 days`."""
@@ -36,6 +37,9 @@ class BrandFacts:
 
     def copy_delivery_in(self, lang: str) -> str:
         return _in(self.copy_delivery, lang)
+
+    def complaint_route_in(self, lang: str) -> str:
+        return _in(self.complaint_route, lang)
 
 
 def _in(texts: Texts, lang: str) -> str:
@@ -56,6 +60,7 @@ def load_brands(path: Path = RIGHTS_FILE) -> dict[Brand, BrandFacts]:
             deadline_unit=str(entry["reply_deadline"]["unit"]),
             deadline_texts=units[entry["reply_deadline"]["unit"]],
             copy_delivery=entry["copy_delivery"],
+            complaint_route=entry["complaint_route"],
         )
         for key, entry in data["brands"].items()
     }

@@ -42,6 +42,7 @@ class Rights:
     deletion_grounds: dict[str, dict[str, Any]]  # brand -> {"clause", "grounds": {id: texts}}
     refusal_grounds: dict[str, dict[str, str]]
     refusal_clauses: dict[str, str]
+    refusal_words: dict[str, Texts]  # ground -> the sentence the customer is told
     deletion_recipients: dict[str, list[dict[str, str]]]
     automated_decisions: dict[str, dict[str, Any]]
 
@@ -70,6 +71,9 @@ class Rights:
     def status_label(self, status: str, lang: str, audience: str = "customer") -> str:
         return _in(self.status_labels[Status(status)][audience], lang)
 
+    def refusal_in_words(self, ground: str, lang: str) -> str:
+        return _in(self.refusal_words[ground], lang)
+
     def deletion_ground_ids(self, brand: str) -> list[str]:
         return list(self.deletion_grounds.get(brand, {}).get("grounds", {}))
 
@@ -91,6 +95,9 @@ def load_rights(path: Path = RIGHTS_FILE) -> Rights:
         )
         for type_id, entry in data["ticket_types"].items()
     }
+    unworded = set(data["refusal_grounds"]) - set(data["refusal_grounds_in_words"])
+    if unworded:
+        raise ValueError(f"{path}: refusal_grounds_in_words lacks {sorted(unworded)}")
     missing = set(TicketType) - set(types)
     if missing:
         raise ValueError(f"{path}: ticket_types lacks {sorted(missing)}")
@@ -106,6 +113,7 @@ def load_rights(path: Path = RIGHTS_FILE) -> Rights:
         deletion_grounds=data["deletion_grounds"],
         refusal_grounds=data["refusal_grounds"],
         refusal_clauses=data["refusal_clauses"],
+        refusal_words=data["refusal_grounds_in_words"],
         deletion_recipients=data["deletion_recipients"],
         automated_decisions=data["automated_decisions"],
     )

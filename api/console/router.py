@@ -481,6 +481,14 @@ def ticket_move(
                 "version": version,
                 "refusal_ground": ground,
                 "ground_text": page.policy.refusal_grounds.get(ground, {}).get(lang, ""),
+                "notice_text": service.notice_preview(
+                    page.db,
+                    page.policy,
+                    reference=reference,
+                    to_status=to_status,
+                    reason=reason,
+                    refusal_ground=ground or None,
+                ),
             },
             session=page.session,
         )
@@ -570,9 +578,8 @@ def ticket_delay(
     delay: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    return _text_command(
-        page, reference, "delay", delay, csrf_token, service.record_delay, "reason"
-    )
+    record = functools.partial(service.record_delay, settings=page.settings, policy=page.policy)
+    return _text_command(page, reference, "delay", delay, csrf_token, record, "reason")
 
 
 @router.post("/tickets/{reference}/notices/{notice_id}", response_class=HTMLResponse)

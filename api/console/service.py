@@ -27,9 +27,10 @@ from api.core.database import upsert
 from api.core.errors import ApiError
 from api.core.policy import Policy
 from api.core.settings import Settings
+from api.notifications import texts
 from api.subjects.models import Customer, Vehicle
 from api.subjects.service import masked as masked_mobile
-from api.tickets import due, rules
+from api.tickets import due, flows, outcomes, rules
 from api.tickets import service as tickets
 from api.tickets.models import Ticket, TicketNotice
 from contract import Actor, Status, TicketType
@@ -146,6 +147,9 @@ class TicketView:
     is_deletion: bool
     ledger: list[Recipient]
     delays: list[TicketNotice]
+    # What the customer was sent (outcomes, delays), newest first; failed ones are flagged.
+    customer_notices: list[TicketNotice]
+    failed_notices: int
     assignee: str | None
     assignee_login: str | None
     staff: list[tuple[str, str]]  # (login, name) of the people a ticket can be assigned to
@@ -284,6 +288,7 @@ def ticket_view(
                 )
             )
 
+    told = [n for n in ticket.notices if n.recipient == flows.CUSTOMER]
     names = staff.names_by_actor(s)
     assigned = _assignment(s, ticket.reference)
     notes = [
@@ -310,6 +315,8 @@ def ticket_view(
         is_deletion=is_deletion,
         ledger=ledger,
         delays=[n for n in ticket.notices if n.kind == "delay"],
+        customer_notices=told[::-1],
+        failed_notices=sum(1 for n in told if n.status == "failed"),
         assignee=assigned[1].name if assigned else None,
         assignee_login=assigned[1].login if assigned else None,
         staff=[(a.login, a.name) for a in staff.active_accounts(s)],
@@ -332,6 +339,24 @@ def _transaction(s: Session) -> Iterator[None]:
         s.rollback()
         raise
     s.commit()
+
+
+def notice_preview(
+    s: Session,
+    policy: Policy,
+    *,
+    reference: str,
+    to_status: str,
+    reason: str,
+    refusal_ground: str | None,
+) -> str | None:
+    """The SMS a move would send the customer, exactly as it will go out (None: no notice)."""
+    ticket = tickets.get(s, reference)
+    ground = refusal_ground if refusal_ground in policy.refusal_words else None
+    body = outcomes.outcome_text(policy, ticket, to_status, masking.mask_personal(reason), ground)
+    if body is None:
+        return None
+    return texts.signature(ticket.brand, ticket.language) + body
 
 
 def _lead_only(what: str) -> ApiError:
@@ -482,12 +507,25 @@ def add_note(
 
 
 def record_delay(
-    s: Session, *, reference: str, identity: Identity, reason: str, now: datetime
+    s: Session,
+    settings: Settings,
+    policy: Policy,
+    *,
+    reference: str,
+    identity: Identity,
+    reason: str,
+    now: datetime,
 ) -> None:
     """A delay notice to the customer, through the tickets service (never a new due date)."""
     with _transaction(s):
         tickets.record_delay(
-            db_session=s, reference=reference, reason=reason, actor_id=identity.actor, now=now
+            db_session=s,
+            reference=reference,
+            reason=reason,
+            actor_id=identity.actor,
+            now=now,
+            policy=policy,
+            settings=settings,
         )
 
 

@@ -13,32 +13,17 @@ from sqlalchemy.orm import Session
 
 from api.core.fields import cipher_of
 from api.dev.models import DevOutboxCopy
+from api.notifications import texts
 from api.notifications.gateway import Message, gateway_of
 from api.notifications.models import OutboxMessage
-from contract import Brand, Language
 from privacy import masking
 
 log = logging.getLogger("api.notifications")
 
-_BRAND_SERVICE: dict[Brand, dict[Language, str]] = {
-    Brand.MINI: {Language.ZH: "MINI互联出行", Language.EN: "MINI Connected"},
-    Brand.BMW: {Language.ZH: "BMW互联驾驶", Language.EN: "BMW ConnectedDrive"},
-}
-
-
-def _signature(brand: str, language: str) -> str:
-    """The SMS's sender in its first brackets: 【MINI互联出行】 / [MINI Connected]."""
-    names = _BRAND_SERVICE.get(Brand(brand), _BRAND_SERVICE[Brand.MINI])
-    if language == Language.EN:
-        return f"[{names[Language.EN]}]"
-    return f"【{names[Language.ZH]}】"
-
 
 def sms_code_body(code: str, brand: str, language: str, minutes: int) -> str:
-    sender = _signature(brand, language)
-    if language == Language.EN:
-        return f"{sender} Your verification code is {code}. It is valid for {minutes} minutes."
-    return f"{sender}您的验证码是{code}，{minutes}分钟内有效。"
+    sender = texts.signature(brand, language)
+    return texts.say("verification_code", language, sender=sender, code=code, minutes=minutes)
 
 
 def request_filed_body(
@@ -46,19 +31,18 @@ def request_filed_body(
 ) -> str:
     """The SMS every filed request sends: its reference, and its due date, or (`due_on` None)
     that it has already taken effect. `request` names the request type in `language`."""
-    sender = _signature(brand, language)
-    if language == Language.EN:
-        if due_on is None:
-            return f"{sender} Your request ({request}) has taken effect. Reference {reference}."
-        return (
-            f"{sender} We have received your request ({request}), reference {reference}. "
-            f"We will reply by {due_on.day} {due_on:%B %Y}."
-        )
+    sender = texts.signature(brand, language)
     if due_on is None:
-        return f"{sender}您的“{request}”请求已生效，编号{reference}。"
-    return (
-        f"{sender}您的“{request}”请求已受理，编号{reference}，"
-        f"我们将在{due_on.year}年{due_on.month}月{due_on.day}日前答复您。"
+        return texts.say(
+            "request_in_effect", language, sender=sender, request=request, reference=reference
+        )
+    return texts.say(
+        "request_filed",
+        language,
+        sender=sender,
+        request=request,
+        reference=reference,
+        due=texts.day_in(due_on, language),
     )
 
 

@@ -24,6 +24,7 @@ class Customer(Base):
     mobile_sealed: Mapped[str] = mapped_column(String(200))
     mobile_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     phone_password_hash: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))  # where one is on record
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     @property

@@ -5,7 +5,9 @@ never do.
   customer gets an SMS with the reference and the due date, or that it took effect
   (`tell_customer`);
 - moved: a completed deletion or account cancellation queues a notice to every recipient of the
-  brand (`on_moved`), sent once the transition is committed (`after_commit`);
+  brand (`on_moved`); a staff move to completed, refused or awaiting_customer queues one notice to
+  the customer (`tell_outcome`), and so does a delay (`tell_delay`); all are sent once the
+  transition is committed (`after_commit`);
 - upkeep: `dispatch_due_notices` sends the queued notices that are due, with bounded retries.
 """
 
@@ -22,8 +24,9 @@ from api.consent import service as consent
 from api.core.policy import Policy
 from api.core.settings import Settings
 from api.notifications import service as outbox
+from api.notifications import texts
 from api.subjects.models import Customer
-from api.tickets import rules
+from api.tickets import outcomes, rules
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
 from contract import Actor, Language, Status
@@ -115,11 +118,54 @@ def on_moved(
     session.flush()
 
 
+CUSTOMER = "customer"  # the recipient of the customer's own notices
+CUSTOMER_KINDS = ("outcome", "delay")
+SENT_KINDS = ("deletion_notice", *CUSTOMER_KINDS)
+
+
+def _queue_for_customer(
+    session: Session, ticket: Ticket, kind: str, message: str | None, body: str, now: datetime
+) -> TicketNotice:
+    notice = TicketNotice(
+        ticket_id=ticket.id,
+        kind=kind,
+        recipient=CUSTOMER,
+        status="queued",
+        message=message,
+        body=body,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(notice)
+    session.flush()
+    return notice
+
+
+def tell_outcome(
+    session: Session, policy: Policy, ticket: Ticket, reason: str | None, now: datetime
+) -> None:
+    """In the transition's transaction: one notice to the customer for a move they are told of
+    (completed, refused, awaiting_customer), its text fixed now as the console showed it."""
+    body = outcomes.outcome_text(policy, ticket, ticket.status, reason, ticket.refusal_ground)
+    if body is not None:
+        _queue_for_customer(session, ticket, "outcome", reason, body, now)
+
+
+def tell_delay(
+    session: Session, policy: Policy, ticket: Ticket, reason: str, now: datetime
+) -> None:
+    """A delay notice is recorded on the ticket and sent to the customer like an outcome."""
+    _queue_for_customer(
+        session, ticket, "delay", reason, outcomes.delay_text(policy, ticket, reason), now
+    )
+
+
 def after_commit(session: Session, ticket: Ticket, settings: Settings, now: datetime) -> None:
-    """Once the transition is committed (SQLite has one writer): its notices go out at once."""
-    if _deletion_done(ticket):
-        dispatch_due_notices(session, now, settings.notice_max_attempts)
-        session.refresh(ticket)
+    """Once the move is committed (SQLite has one writer): its notices go out at once."""
+    dispatch_due_notices(session, now, settings.notice_max_attempts)
+    session.refresh(ticket)
 
 
 class TransientSendError(Exception):
@@ -128,19 +174,36 @@ class TransientSendError(Exception):
 
 def _send_notice(session: Session, notice: TicketNotice, now: datetime) -> None:
     # The gateway is mocked: sending means writing to the outbox.
-    outbox.enqueue(
-        session,
-        kind="deletion_notice",
-        to=notice.recipient or "",
-        body=notice.message or "",
-        now=now,
-    )
+    if notice.kind not in CUSTOMER_KINDS:
+        outbox.enqueue(
+            session,
+            kind="deletion_notice",
+            to=notice.recipient or "",
+            body=notice.message or "",
+            now=now,
+        )
+        return
+    ticket = notice.ticket
+    customer = session.get(Customer, ticket.customer_id)
+    if customer is None:
+        raise LookupError("the ticket's customer is gone")
+    sender = texts.signature(ticket.brand, ticket.language)
+    body = sender + (notice.body or "")
+    outbox.enqueue(session, kind="sms", to=customer.mobile_e164, body=body, now=now)
+    if customer.email:
+        subject = texts.say(
+            "email_subject", ticket.language, sender=sender, reference=ticket.reference
+        )
+        outbox.enqueue(
+            session, kind="email", to=customer.email, body=f"{subject}\n\n{body}", now=now
+        )
 
 
 def dispatch_due_notices(
     session: Session, now: datetime, max_attempts: int = 5, send: object = None
 ) -> int:
-    """Send queued deletion notices that are due; bounded retries, backoff between runs.
+    """Send queued notices that are due (to recipients, to the customer); bounded retries,
+    backoff between runs.
 
     Returns the number sent. A notice that keeps failing ends as `failed` after max_attempts.
     """
@@ -148,7 +211,7 @@ def dispatch_due_notices(
     stmt = (
         select(TicketNotice)
         .where(
-            TicketNotice.kind == "deletion_notice",
+            TicketNotice.kind.in_(SENT_KINDS),
             TicketNotice.status == "queued",
             or_(TicketNotice.next_attempt_at.is_(None), TicketNotice.next_attempt_at <= now),
         )
@@ -168,7 +231,7 @@ def dispatch_due_notices(
                 with attempt:
                     sender(session, notice, now)
         except Exception as exc:  # the ledger records it; the next run retries
-            log.warning("deletion notice %s failed: %s", notice.id, type(exc).__name__)
+            log.warning("%s notice %s failed: %s", notice.kind, notice.id, type(exc).__name__)
             if notice.attempts >= max_attempts:
                 notice.status = "failed"
             else:

@@ -47,16 +47,19 @@ class Ticket(Base):
 
 
 class TicketNotice(Base):
-    """A delay notice, or a downstream deletion notice to one recipient (the ledger)."""
+    """A notice to the customer (an outcome, a delay: `recipient` "customer", `body` the text
+    that goes out) or a downstream deletion notice to one recipient (the ledger)."""
 
     __tablename__ = "ticket_notices"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # delay | deletion_notice
+    kind: Mapped[str] = mapped_column(String(20))  # outcome | delay | deletion_notice
     recipient: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))  # recorded | queued | sent | ...
     message: Mapped[str | None] = mapped_column(Text)
+    # A customer notice's text, without the brand's signature (the SMS adds it).
+    body: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -188,12 +188,25 @@ def withdraw(
     responses=error_responses(401, 404, 409, 422),
 )
 def delay_notice(
-    reference: Reference, body: DelayNoticeIn, staff: StaffDep, session: SessionDep, now: NowDep
+    reference: Reference,
+    body: DelayNoticeIn,
+    staff: StaffDep,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
 ) -> TicketOut:
-    """Records that the customer was told the reply will be late, with the reason given."""
+    """Tells the customer (SMS, and e-mail where one is on record) that the reply needs more
+    time, with the reason given, and records the notice on the ticket; the due date stays."""
     return TicketOut.of(
         service.record_delay(
-            db_session=session, reference=reference, reason=body.reason, actor_id=staff, now=now
+            db_session=session,
+            reference=reference,
+            reason=body.reason,
+            actor_id=staff,
+            now=now,
+            policy=policy,
+            settings=settings,
         )
     )
 

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from api.tickets import outcomes
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket, TicketNotice
 from contract import FINAL_STATUSES, RIGHTS, Brand, Channel, Language, Status, TicketType
@@ -157,6 +158,7 @@ NOTICE_EXAMPLE: JsonDict = {
     "recipient": "dealer",
     "status": "sent",
     "message": None,
+    "body": None,
     "attempts": 1,
     "created_at": "2026-05-11T10:20:00+08:00",
     "updated_at": "2026-05-11T10:20:00+08:00",
@@ -171,6 +173,9 @@ class NoticeOut(BaseModel):
     recipient: str | None
     status: str
     message: str | None
+    body: str | None = Field(
+        description="a notice to the customer: the text sent (SMS, and e-mail where on record)"
+    )
     attempts: int
     created_at: datetime
     updated_at: datetime
@@ -207,6 +212,7 @@ TICKET_EXAMPLE: JsonDict = {
     "resolution": None,
     "backup_rollover_at": None,
     "closed_at": None,
+    "outcome_text": None,
     "notices": [NOTICE_EXAMPLE],
 }
 
@@ -232,6 +238,10 @@ class TicketOut(BaseModel):
     refusal_ground: str | None
     resolution: str | None
     backup_rollover_at: datetime | None
+    outcome_text: str | None = Field(
+        description="what the customer was told of the present state, in the request's "
+        "language (completed, refused with the ground in words, awaiting the customer)"
+    )
     notices: list[NoticeOut]
 
     @classmethod
@@ -254,6 +264,7 @@ class TicketOut(BaseModel):
             refusal_ground=t.refusal_ground,
             resolution=t.resolution,
             backup_rollover_at=_local(t.backup_rollover_at) if t.backup_rollover_at else None,
+            outcome_text=outcomes.current_outcome(RIGHTS, t),
             notices=[NoticeOut.of(n) for n in t.notices],
         )
 

@@ -323,6 +323,8 @@ def transition(
         now=now,
         backup_retention_days=settings.backup_retention_days,
     )
+    reason = masking.mask_personal(command.reason) if command.reason else command.reason
+    flows.tell_outcome(db_session, policy, ticket, reason, now)
     db_session.commit()
     flows.after_commit(db_session, ticket, settings, now)
     db_session.refresh(ticket)
@@ -333,25 +335,21 @@ def transition(
 
 
 def record_delay(
-    *, db_session: Session, reference: str, reason: str, actor_id: str, now: datetime
+    *,
+    db_session: Session,
+    reference: str,
+    reason: str,
+    actor_id: str,
+    now: datetime,
+    policy: Policy,
+    settings: Settings,
 ) -> Ticket:
-    """A delay is a notice on the ticket, never a new due date."""
+    """A delay is a notice on the ticket, sent to the customer, never a new due date."""
     reason = masking.mask_personal(reason)
     ticket = get_for_update(db_session, reference)
     if ticket.status in rules.FINAL_STATUSES:
         raise ApiError(409, "ticket_closed", "the ticket is closed", "path.reference")
-    db_session.add(
-        TicketNotice(
-            ticket_id=ticket.id,
-            kind="delay",
-            recipient="customer",
-            status="recorded",
-            message=reason,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    flows.tell_delay(db_session, policy, ticket, reason, now)
     audit.append(
         db_session,
         now=now,
@@ -363,6 +361,7 @@ def record_delay(
     )
     db_session.commit()
     db_session.refresh(ticket)
+    flows.after_commit(db_session, ticket, settings, now)
     return ticket
 
 

@@ -348,6 +348,7 @@ def test_deletion_ledger_and_backup_rollover(client: TestClient, clock: FixedClo
     done = _complete(client, t)
     assert datetime.fromisoformat(done["backup_rollover_at"]) == clock.now() + timedelta(days=30)
     notices = client.get(f"/v1/tickets/{t['reference']}", headers=STAFF).json()["notices"]
+    notices = [n for n in notices if n["kind"] == "deletion_notice"]
     assert sorted(n["recipient"] for n in notices) == ["dealer", "finance", "operator"]
     assert {n["status"] for n in notices} == {"sent"}
     outbox = client.get("/v1/dev/outbox").json()["items"]
