@@ -80,6 +80,32 @@ class ActionAskConfirmRequest(Action):
         return []
 
 
+# What the check of the customer's last answer said already asks for the code (or password):
+# "验证码已发送至 138****8000，请在几分钟内输入…", "验证码不正确，请重新输入…". The question is
+# then not asked a second time in a bubble of its own.
+ASKING_REPLIES = frozenset(
+    {
+        "utter_code_sent",
+        "utter_code_invalid",
+        "utter_code_format",
+        "utter_password_invalid",
+        "utter_password_format",
+    }
+)
+
+
+def asked_this_turn(tracker: Tracker) -> bool:
+    """Whether a bot message since the customer's last message already asked for the code."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            said = (event.get("metadata") or {}).get("utter_action")
+            if said in ASKING_REPLIES:
+                return True
+    return False
+
+
 class ActionAskOtpCode(Action):
     """The identity question: the SMS code in chat, the phone password on the hotline."""
 
@@ -89,6 +115,8 @@ class ActionAskOtpCode(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if asked_this_turn(tracker):
+            return []
         password = tracker.get_slot("verification_method") == PHONE_PASSWORD
         dispatcher.utter_message(
             response="utter_ask_phone_password" if password else "utter_ask_otp_code"

@@ -17,6 +17,7 @@ the domain and otherwise chooses and fills variations as its templated generator
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -25,7 +26,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.answers import review
-from bot.answers.knowledge import clause_anchor, offers, part_name
+from bot.answers.knowledge import clause_anchor, offers, part_name, topic_clauses
 from contract import BRANDS, brand_facts
 from contract.brands import BrandFacts
 
@@ -116,6 +117,9 @@ class BrandResponseGenerator(TemplatedNaturalLanguageGenerator):
             message = await super().generate(
                 f"utter_{answer['topic']}", tracker, output_channel, **kwargs
             )
+            if message is not None and message.get("text") and output_channel not in VOICE_CHANNELS:
+                clauses = topic_clauses().get(str(answer["topic"]), {})
+                message["text"] = linked_citations(message["text"], clauses)
         elif kind == "quote" and answer.get("quote"):
             message = await super().generate(
                 QUOTE_RESPONSE, tracker, output_channel, **kwargs, **quote_variables(answer, brand)
@@ -181,6 +185,39 @@ def quote_variables(answer: dict[str, Any], brand: str) -> dict[str, str]:
         "part_en": part_name(brand, part, "en"),
         "clause_link": f"policy/{brand}#{clause_anchor(str(answer.get('clause') or ''))}",
     }
+
+
+# A curated answer's citation of the policy ("MINI 隐私政策第五部分（一）", "BMW policy, part V.1"),
+# with the numbering under the part that some add.
+_PART_NUMBER = {n: i for i, n in enumerate("一二三四五六七八九", 1)} | {
+    n: i for i, n in enumerate(("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"), 1)
+}
+_CITATION = re.compile(
+    r"(?<!\[)(MINI|BMW) (?:隐私政策(?:第([一二三四五六七八九])部分(?:（[一二三四五六七八九十]+）)?"
+    r"(?:第\d+[项条])?|(开篇说明|引言))|policy, (?:parts? (IX|IV|V?I{1,3}|V|[1-9])(?:\.\d+)?"
+    r"(?: \(\d+\))?(?: item \d+)?(?![A-Za-z0-9])|(introduction)))"
+)
+INTRODUCTION = "intro"
+
+
+def linked_citations(text: str, clauses: dict[str, tuple[str, ...]]) -> str:
+    """Each citation of a part as a link to the clause of that part the answer rests on.
+
+    The chat renders `[citation](policy/<brand>#part-5-1)` as a link to the clause on the
+    policy page; a part none of `clauses` is in stays as written (the page links the part).
+    """
+
+    def link(match: re.Match[str]) -> str:
+        brand = match.group(1).lower()
+        numeral = match.group(2) or match.group(4)
+        part = str(_PART_NUMBER.get(numeral) or numeral) if numeral else INTRODUCTION
+        for clause in clauses.get(brand, ()):
+            pieces = clause.split(".")
+            if len(pieces) > 1 and pieces[1] == part:
+                return f"[{match.group(0)}](policy/{brand}#{clause_anchor(clause)})"
+        return match.group(0)
+
+    return _CITATION.sub(link, text)
 
 
 def _joined(answer: dict[str, Any], offer: dict[str, Any], output_channel: str) -> dict[str, Any]:

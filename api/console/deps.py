@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from api.console import auth
+from api.console import auth, i18n
 from api.console.auth import ConsoleSession
 from api.console.staff import Identity
 from api.core.auth import get_settings
@@ -71,6 +71,9 @@ def signed_in(request: Request, session: MaybeSession) -> ConsoleSession:
         if request.method != "GET":
             target = "/console/queue"
         location = f"/console/login?next={quote(target, safe='')}"
+        lang = i18n.pick_lang(request.query_params.get("lang"))
+        if lang:  # the sign-in page in the language asked for
+            location += f"&lang={lang}"
         raise HTTPException(303, "sign-in required", headers={"Location": location})
     return session
 

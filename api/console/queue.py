@@ -20,11 +20,13 @@ from api.audit import service as audit
 from api.core.errors import ApiError
 from api.core.policy import Policy
 from api.subjects import service as subjects
-from api.tickets import due, rules
+from api.tickets import due, flows, rules
 from api.tickets import service as tickets
 from api.tickets.due import SHANGHAI
 from api.tickets.models import Ticket
-from contract import Brand
+from contract import Brand, Language
+
+LANGUAGES = Language.values()
 
 DUE_SOON = timedelta(days=3)
 PAGE_SIZE = 100
@@ -329,7 +331,48 @@ def csv_filename(t: Callable[..., str], now: datetime) -> str:
     return f"{t('csv_filename')}-{stamp}-{t('csv_zone')}.csv"
 
 
-def queue_csv(rows: list[QueueRow], t: Callable[..., str], policy: Policy, lang: str) -> str:
+def restated(text: str, policy: Policy, lang: str) -> str:
+    """A resolution the system wrote in the customer's language ("已撤回同意：…", the policy's
+    answer on automated decisions), said again in `lang`; what a person wrote stays as written,
+    without the clause id and ground words the refusal added in the customer's language (the
+    page shows the ground on its own row)."""
+    for purpose in policy.consent_purposes:
+        if text in (flows.withdrawn_resolution(policy, purpose, other) for other in LANGUAGES):
+            return flows.withdrawn_resolution(policy, purpose, lang)
+    for decisions in policy.automated_decisions.values():
+        answers = decisions.get("answer") or {}
+        if text in answers.values():
+            return str(answers[lang])
+    for clause in policy.refusal_clauses.values():
+        for ground in policy.refusal_grounds.values():
+            for other in LANGUAGES:
+                suffix = f" [{clause}: {ground[other]}]"
+                if text.endswith(suffix):
+                    return text.removesuffix(suffix)
+    return text
+
+
+def outcome_words(ticket: Ticket, policy: Policy, lang: str) -> str:
+    """The outcome of a ticket in the console's language (see `restated`)."""
+    return restated(ticket.resolution, policy, lang) if ticket.resolution else ""
+
+
+def deadline_words(row: QueueRow, t: Callable[..., str]) -> str:
+    """The Deadline column: due soon, overdue, on time, or closed (never empty)."""
+    if row.flag:
+        return t(f"badge_{row.flag}")
+    return (
+        t("deadline_closed") if row.ticket.status in rules.FINAL_STATUSES else t("deadline_on_time")
+    )
+
+
+def queue_csv(
+    rows: list[QueueRow],
+    t: Callable[..., str],
+    policy: Policy,
+    lang: str,
+    assignees: Mapping[str, str] | None = None,
+) -> str:
     """UTF-8 CSV with a byte-order mark, so Excel shows the Chinese labels correctly."""
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
@@ -343,6 +386,7 @@ def queue_csv(rows: list[QueueRow], t: Callable[..., str], policy: Policy, lang:
             t("col_brand"),
             t("col_customer"),
             t("col_channel"),
+            t("col_assignee"),
             t("csv_language"),
             t("csv_created"),
             t("csv_due"),
@@ -369,15 +413,16 @@ def queue_csv(rows: list[QueueRow], t: Callable[..., str], policy: Policy, lang:
                     t(f"brand.{tk.brand}"),
                     tk.customer_id,
                     t(f"channel.{tk.channel}"),
+                    (assignees or {}).get(tk.reference, ""),
                     t(f"lang.{tk.language}"),
                     local(tk.created_at),
                     local(tk.due_at),
                     t("yes") if tk.due_at_provisional else t("no"),
-                    t(f"badge_{row.flag}") if row.flag else "",
+                    deadline_words(row, t),
                     "" if row.days_left is None else str(row.days_left),
                     local(tk.completed_at),
-                    f"{ground} ({tk.refusal_ground})" if tk.refusal_ground else "",
-                    tk.resolution or "",
+                    ground,
+                    outcome_words(tk, policy, lang),
                 )
             ]
         )

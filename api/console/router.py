@@ -157,8 +157,12 @@ def _error_text(request: Request, exc: ApiError) -> str:
 
 
 @router.get("", response_class=RedirectResponse)
-def home() -> RedirectResponse:
-    return RedirectResponse("/console/queue", status_code=303)
+def home(request: Request) -> RedirectResponse:
+    # `/console/?lang=zh`, as the README gives it, keeps its language on the way.
+    lang = i18n.pick_lang(request.query_params.get("lang"))
+    return RedirectResponse(
+        "/console/queue" + (f"?{urlencode({'lang': lang})}" if lang else ""), status_code=303
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -168,8 +172,11 @@ def login_page(
     if session is not None and session.identity is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     fresh = session is None
+    # "Your session has ended" only to someone whose cookie no longer holds a session, not to
+    # a first visit sent here from the queue.
+    expired = fresh and bool(next) and auth.COOKIE in request.cookies
     session = session or auth.new_session()
-    notice = "signed_out" if signed_out else ("session_expired" if next else None)
+    notice = "signed_out" if signed_out else ("session_expired" if expired else None)
     return _render(
         request,
         "login.html",
@@ -287,6 +294,7 @@ def queue_page(
         "queue.html",
         {
             "rows": shown,
+            "assignees": service.assignee_names(db, [r.ticket.reference for r in shown]),
             "total": len(found.rows),
             "counts": found.counts,
             "search": found.search,
@@ -333,7 +341,13 @@ def queue_csv(
     t = i18n.translator(lang)
     name = queue.csv_filename(t, now)
     return Response(
-        queue.queue_csv(found.rows, t, policy, lang).encode("utf-8"),
+        queue.queue_csv(
+            found.rows,
+            t,
+            policy,
+            lang,
+            service.assignee_names(db, [r.ticket.reference for r in found.rows]),
+        ).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="tickets.csv"; '

@@ -21,7 +21,7 @@ from api.consent import service as consent
 from api.console import auth, staff, words
 from api.console.auth import ConsoleSession
 from api.console.models import ConsoleTicketRead, StaffAccount, TicketAssignment, TicketNote
-from api.console.queue import deadline_flag, working_days_left
+from api.console.queue import deadline_flag, outcome_words, working_days_left
 from api.console.staff import Identity
 from api.core.database import upsert
 from api.core.errors import ApiError
@@ -139,11 +139,12 @@ class TicketView:
     customer_mobile: str
     vins: list[str]
     consents: list[tuple[str, bool]]
-    details: list[tuple[str, str]]
+    details: list[DetailRow]
     targets: list[str]
     refusal_clause: str
     refusal_grounds: list[RefusalGround]
     refusal_ground_text: str | None
+    outcome: str  # the resolution in the console's language
     is_deletion: bool
     ledger: list[Recipient]
     delays: list[TicketNotice]
@@ -170,18 +171,28 @@ def staff_targets(status: str, identity: Identity) -> list[str]:
     ]
 
 
-def _details(policy: Policy, ticket: Ticket, lang: str) -> list[tuple[str, str]]:
-    """Ticket details with policy ids (purpose, deletion ground) shown in words."""
-    rows: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class DetailRow:
+    key: str  # the field of the contract, labelled by texts.yml `detail.<key>`
+    text: str
+    # The customer's own words (a complaint, a corrected value): shown quoted, in their language.
+    quoted: bool
+
+
+def _details(policy: Policy, ticket: Ticket, lang: str) -> list[DetailRow]:
+    """Ticket details with policy ids (purpose, deletion ground) in the console's words, and
+    what the customer wrote as their words."""
+    rows: list[DetailRow] = []
     for key, value in ticket.details.items():
-        text = str(value)
         if key == "purpose" and value in policy.consent_purposes:
-            text = f"{policy.consent_purposes[value][lang]} ({value})"
-        elif key == "ground" and ticket.type == TicketType.DELETION:
+            rows.append(DetailRow(key, policy.consent_purposes[value][lang], quoted=False))
+            continue
+        if key == "ground" and ticket.type == TicketType.DELETION:
             grounds = policy.deletion_grounds.get(ticket.brand, {}).get("grounds", {})
             if value in grounds:
-                text = f"{grounds[value][lang]} ({value})"
-        rows.append((key, text))
+                rows.append(DetailRow(key, grounds[value][lang], quoted=False))
+                continue
+        rows.append(DetailRow(key, str(value), quoted=True))
     return rows
 
 
@@ -215,6 +226,18 @@ def _record_read_once(
 def check_audit(engine: Engine, settings: Settings) -> AuditCheck:
     valid, entries, broken = audit.verify_chain(engine, settings)
     return AuditCheck(valid, entries, broken)
+
+
+def assignee_names(s: Session, references: list[str]) -> dict[str, str]:
+    """reference -> the name of who works it, for the queue's Assignee column."""
+    if not references:
+        return {}
+    rows = s.execute(
+        select(TicketAssignment.ticket_reference, StaffAccount.name)
+        .join(StaffAccount, StaffAccount.id == TicketAssignment.staff_id)
+        .where(TicketAssignment.ticket_reference.in_(references))
+    )
+    return {reference: name for reference, name in rows}
 
 
 def _assignment(s: Session, reference: str) -> tuple[TicketAssignment, StaffAccount] | None:
@@ -268,8 +291,7 @@ def ticket_view(
     ground_text = None
     if ticket.refusal_ground and ticket.refusal_ground in policy.refusal_grounds:
         ground_text = (
-            f"{policy.refusal_grounds[ticket.refusal_ground][lang]} — "
-            f"{clause_words(clause, lang)} ({clause})"
+            f"{policy.refusal_grounds[ticket.refusal_ground][lang]} — {clause_words(clause, lang)}"
         )
 
     is_deletion = ticket.type in rules.DELETION_TYPES
@@ -312,6 +334,7 @@ def ticket_view(
         refusal_clause=clause,
         refusal_grounds=grounds,
         refusal_ground_text=ground_text,
+        outcome=outcome_words(ticket, policy, lang),
         is_deletion=is_deletion,
         ledger=ledger,
         delays=[n for n in ticket.notices if n.kind == "delay"],

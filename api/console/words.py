@@ -13,7 +13,7 @@ from typing import Any
 
 from api.audit.models import AuditEntry
 from api.console import staff
-from api.console.queue import local
+from api.console.queue import local, restated
 from api.core.policy import Policy
 from api.tickets import rules
 
@@ -80,6 +80,8 @@ def _value(
         return actor_words(value, names, t)
     if key == "due_at":
         return _time(value)
+    if key == "reason" and action == "ticket.transition":
+        return restated(value, policy, lang)
     return value
 
 

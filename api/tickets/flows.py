@@ -53,6 +53,12 @@ def take_effect(session: Session, policy: Policy, ticket: Ticket, now: datetime)
         actor=Actor.SYSTEM,
         ticket_reference=ticket.reference,
     )
+    return withdrawn_resolution(policy, purpose, lang)
+
+
+def withdrawn_resolution(policy: Policy, purpose: str, lang: str) -> str:
+    """The resolution of a withdrawal that took effect, in `lang` (the console says it again in
+    its own language from the same words)."""
     text = policy.consent_purposes[purpose][lang]
     return f"已撤回同意：{text}" if lang == Language.ZH else f"Consent withdrawn: {text}"
 

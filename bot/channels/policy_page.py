@@ -1,8 +1,8 @@
 """The full text of a brand's privacy policy as one HTML page, from data/policies/<brand>.yml.
 
-The chat links to it (`policy/<brand>`, and `#part-5` for a part), so the whole policy is one tap
-from any answer. Every text from the file is escaped; the page uses the chat's style sheet and
-runs no script.
+The chat links to it (`policy/<brand>`, `#part-5` for a part, `#part-5-1` for a clause), so the
+whole policy is one tap from any answer. Every text from the file is escaped; the page uses the
+chat's style sheet and runs no script.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from bot.answers.knowledge import clause_anchor
 from contract import Brand
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "data" / "policies"
@@ -32,8 +33,7 @@ def _paragraphs(text: str) -> str:
 
 def _anchor(clause: dict[str, Any]) -> str:
     """`part-5` for a part, `part-5-3` for its items: stable links without internal ids."""
-    pieces = str(clause["id"]).split(".")[1:]
-    return "part-" + "-".join(pieces)
+    return clause_anchor(str(clause["id"]))
 
 
 @functools.lru_cache(maxsize=len(BRANDS))

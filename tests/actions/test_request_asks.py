@@ -6,8 +6,14 @@ import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.asks import ActionAskConfirmRequest, ActionAskConsentPurpose, ActionAskDeletionGround
+from actions.asks import (
+    ActionAskConfirmRequest,
+    ActionAskConsentPurpose,
+    ActionAskDeletionGround,
+    ActionAskOtpCode,
+)
 from actions.rights import RIGHTS_FILE
+from actions.verification import PHONE_PASSWORD
 from tests.support.trackers import make_tracker
 
 RIGHTS = yaml.safe_load(RIGHTS_FILE.read_text(encoding="utf-8"))
@@ -82,3 +88,35 @@ def test_every_confirmation_has_both_languages_and_yes_no_buttons(domain):
         assert len(variations) == 2
         for variation in variations:
             assert [b["payload"] for b in variation["buttons"]] == ["/affirm", "/deny"]
+
+
+def _after_bot_reply(said: str | None, slots: dict | None = None):
+    tracker = make_tracker({"lang": "zh", **(slots or {})})
+    if said:
+        tracker.events.append({"event": "bot", "text": "…", "metadata": {"utter_action": said}})
+    return tracker
+
+
+@pytest.mark.parametrize("said", ["utter_code_sent", "utter_code_invalid", "utter_code_format"])
+async def test_the_code_is_asked_for_once_a_turn(domain, said):
+    """ "验证码已发送至 138****8000，请在几分钟内输入…" is the question: no second bubble."""
+    dispatcher = CollectingDispatcher()
+    await ActionAskOtpCode().run(dispatcher, _after_bot_reply(said), domain)
+    assert dispatcher.messages == []
+
+
+async def test_the_code_is_asked_for_when_nothing_asked_yet(domain):
+    dispatcher = CollectingDispatcher()
+    await ActionAskOtpCode().run(dispatcher, _after_bot_reply("utter_acting_for_other"), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_otp_code"]
+    dispatcher = CollectingDispatcher()
+    tracker = _after_bot_reply(None, {"verification_method": PHONE_PASSWORD})
+    await ActionAskOtpCode().run(dispatcher, tracker, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_phone_password"]
+
+
+def test_a_wrong_code_reply_asks_again_in_both_languages(domain):
+    for variation in domain["responses"]["utter_code_invalid"]:
+        text = variation["text"]
+        assert "{attempts_left}" in text
+        assert ("请重新" in text) or ("again" in text), text

@@ -279,9 +279,16 @@ def test_csv_export_follows_the_filters(client: TestClient) -> None:
     assert rows[1][2] == "查阅/复制个人信息" and rows[1][6] == "C-0001"
     assert "13800138000" not in r.text and "王芳" not in r.text
 
+    # The Deadline column is never empty; the assignee has a column of its own.
+    assert rows[1][rows[0].index("时限")] == "未到期"
+    assert "负责人" in rows[0]
+
     english = client.get("/console/queue.csv?brand=mini&lang=en")
-    header = next(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
-    assert header[0] == "Reference" and "due (Beijing time, UTC+8)" in header
+    english_rows = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
+    header = english_rows[0]
+    assert header[0] == "Reference" and "Due (Beijing time, UTC+8)" in header
+    assert all(column[0].isupper() for column in header), header  # one case for every header
+    assert english_rows[1][header.index("Deadline")] == "On time"
     assert "ticket-queue-20260511-1000-beijing-time.csv" in english.headers["content-disposition"]
     # each export is a staff read, audited like the queue
     assert client.get("/v1/audit/verify", headers=STAFF).json()["entries"] == before + 2
@@ -302,7 +309,7 @@ def test_ticket_page_masks_the_customer_and_audits_the_read(client: TestClient) 
     html = page.text
     assert "王*" in html and "138****8000" in html and "WMW**********2345" in html
     assert "王芳" not in html and "13800138000" not in html and "WMWXR3100N2K12345" not in html
-    assert "行程数据" in html and "应用内聊天" in html and t["reference"] in html
+    assert "行程数据" in html and "在线聊天（网页或应用）" in html and t["reference"] in html
     entries = trail(client, t["reference"])
     # the console read, then this test's own API read of the trail
     assert len(entries) == reads_before + 2
@@ -460,3 +467,50 @@ def test_language_switch_is_kept(client: TestClient) -> None:
     assert "Ticket queue" in client.get("/console/queue").text
     chinese = client.get("/console/queue?lang=zh").text
     assert '<html lang="zh-CN">' in chinese and "工单队列" in chinese
+
+
+# ---------------------------------------------------------------- one language per screen
+
+
+def test_the_language_asked_for_survives_the_sign_in_redirect(client: TestClient) -> None:
+    # The address the README gives: every redirect on the way keeps the language.
+    r = client.get("/console/?lang=en", follow_redirects=False)
+    while r.status_code in (303, 307) and "/login" not in r.headers["location"]:
+        assert "lang=en" in r.headers["location"]
+        r = client.get(r.headers["location"], follow_redirects=False)
+    assert "lang=en" in r.headers["location"]
+    login = client.get(r.headers["location"])
+    assert '<html lang="en"' in login.text and "Sign in" in login.text
+    # A first visit is not told its session ended.
+    assert "Please sign in" not in login.text and "请先登录" not in login.text
+    zh = client.get("/console/?lang=zh")
+    assert '<html lang="zh-CN"' in zh.text
+
+
+def test_english_screens_show_no_chinese_status_text(client: TestClient) -> None:
+    withdrawn = new_ticket(client, "unsubscribe_marketing")
+    complaint = new_ticket(client, "complaint", {"summary": "销售员一直给我打电话"})
+    sign_in(client)
+    page = client.get(f"/console/tickets/{withdrawn['reference']}?lang=en").text
+    assert "Consent withdrawn: " in page and "已撤回同意" not in page
+    page = client.get(f"/console/tickets/{complaint['reference']}?lang=en").text
+    # The customer's own words, quoted and marked as theirs; no raw keys beside the labels.
+    assert (
+        '<blockquote class="customer-words" lang="zh-CN">销售员一直给我打电话</blockquote>' in page
+    )
+    assert "In the customer&#39;s words" in page or "In the customer's words" in page
+    assert "<code>complaint</code>" not in page and "<dt>summary</dt>" not in page
+    assert "online chat (web or app)" in page and "in-app" not in page
+    csv_text = client.get("/console/queue.csv?lang=en").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    outcome = rows[0].index("Outcome")
+    outcomes = [row[outcome] for row in rows[1:] if row[outcome]]
+    assert outcomes and all("已撤回同意" not in o for o in outcomes), outcomes
+
+
+def test_a_queue_of_one_ticket_says_one_ticket(client: TestClient) -> None:
+    new_ticket(client, "access_copy")
+    sign_in(client)
+    page = client.get("/console/queue?lang=en").text
+    assert "<caption>1 ticket</caption>" in page and "1 tickets" not in page
+    assert "Assignee" in page and "Not assigned" in page

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,9 @@ from playwright.sync_api import (
 )
 
 from bot.channels import policy_page
-from bot.channels.webchat import STATIC_DIR, STATIC_FILES
 from tests.support.accessibility import blocking_violations
 from tests.support.stack import REFERENCE, ROOT, Stack, wait_for_code
+from tests.support.webchat_page import kept_conversation, static_server
 
 pytestmark = pytest.mark.e2e
 
@@ -144,33 +144,6 @@ def open_chat(page: Page, url: str, brand: str, lang: str) -> None:
 
 
 # --- the page alone (scripted channel) ---------------------------------------------------------
-def static_server(transcript: list[dict] | None = None) -> Callable[[Route], None]:
-    """The channel's files, its policy pages and (scripted) the transcript of any conversation."""
-
-    def serve(route: Route) -> None:
-        name = route.request.url.split("/webhooks/webchat/", 1)[1].split("?")[0] or "index.html"
-        if name.startswith("policy/") and name.split("/")[1] in policy_page.BRANDS:
-            route.fulfill(
-                status=200,
-                content_type="text/html; charset=utf-8",
-                body=policy_page.render(name.split("/")[1]),
-            )
-        elif name.startswith("conversations/") and transcript is not None:
-            route.fulfill(
-                status=200,
-                content_type="application/json",
-                body=json.dumps({"messages": transcript}),
-            )
-        elif name in STATIC_FILES:
-            route.fulfill(
-                status=200, content_type=STATIC_FILES[name], body=(STATIC_DIR / name).read_bytes()
-            )
-        else:
-            route.fulfill(status=404, body="")
-
-    return serve
-
-
 def test_page_renders_text_as_text_and_reports_errors(new_context: Any) -> None:
     """Markup from the bot stays text, buttons send payloads, errors are shown and lose nothing."""
     sent: list[dict] = []
@@ -312,6 +285,9 @@ def scripted_page(
     transcript: list[dict] | None = None,
 ) -> Page:
     page = new_context(viewport, locale=locale).new_page()
+    if transcript is not None:  # the device holds the conversation the transcript is of
+        for brand in policy_page.BRANDS:
+            page.add_init_script(kept_conversation(brand, f"kept-{brand}"))
     page.route("**/webhooks/webchat/**", static_server(transcript))
     reply = [{"text": "好的。", "buttons": [{"title": "继续", "payload": "/affirm"}]}]
     page.route(
@@ -378,13 +354,13 @@ def test_reload_restores_the_conversation_and_new_chat_asks_first(
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.locator("li.msg--user")).to_have_count(2)
-    sender = page.evaluate("localStorage.getItem('privacy-webchat.sender')")
+    sender = page.evaluate("localStorage.getItem('privacy-webchat.sender.mini')")
 
     page.get_by_role("button", name="开始新对话").click()
     dialog.get_by_role("button", name="清除并开始新对话").click()
     expect(page.locator("li.msg--user")).to_have_count(0)
     expect(page.locator("li.msg--note")).to_contain_text("已开始新的对话")
-    assert page.evaluate("localStorage.getItem('privacy-webchat.sender')") != sender
+    assert page.evaluate("localStorage.getItem('privacy-webchat.sender.mini')") != sender
     assert errors == []
 
 

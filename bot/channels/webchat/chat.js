@@ -10,7 +10,10 @@
     new URL(`conversations/${encodeURIComponent(sender)}/transcript`, document.baseURI).href;
   const policyUrl = (brand) => new URL(`policy/${brand}`, document.baseURI).href;
   const TIMEOUT_MS = 90000;
-  const MAX_LENGTH = 2000; // the REST channel's limit
+  const MAX_LENGTH = 2000; // the REST channel's limit, in characters (code points) as it counts
+  // A conversation nobody wrote in for this long is not shown again: on a shared phone or a
+  // dealer's tablet the next person starts afresh (the team still has it in the tracker store).
+  const IDLE_MS = 30 * 60 * 1000;
   const BRANDS = ["mini", "bmw"];
   const LANGS = ["zh", "en"];
   const BRAND_NAMES = { mini: "MINI", bmw: "BMW" };
@@ -44,12 +47,11 @@
         `您好！我是 ${BRAND_NAMES[brand]} 互联服务的隐私助手。您可以问我隐私政策相关的问题，` +
         "也可以在这里办理退订营销信息、撤回同意、查询或删除个人信息等请求。",
       suggestions: ["你们会把我的数据传到境外吗？", "多久回复我的请求？", "我要退订营销短信"],
-      brandSwitched: (brand) =>
-        `已切换到 ${BRAND_NAMES[brand]}，之后的回答将依据 ${BRAND_NAMES[brand]} 的隐私政策。`,
       langSwitched: "已切换为中文。",
       newConversation: "已开始新的对话。",
       notSent: "（未发送）",
       tooLong: `这条消息太长了，请精简到 ${MAX_LENGTH} 字以内再发送。`,
+      count: (n) => `已输入 ${n} 字，最多 ${MAX_LENGTH} 字。`,
       badRequest: (field) =>
         `抱歉，这条消息没能发送（${field || "请求"}格式有误）。请刷新页面后再试。`,
       busy: "您发送得太快了，请稍等片刻再试。",
@@ -93,12 +95,11 @@
         "How long do you take to answer my request?",
         "I want to unsubscribe from marketing messages",
       ],
-      brandSwitched: (brand) =>
-        `Switched to ${BRAND_NAMES[brand]}: answers now follow the ${BRAND_NAMES[brand]} privacy policy.`,
       langSwitched: "Switched to English.",
       newConversation: "A new conversation has started.",
       notSent: " (not sent)",
       tooLong: `This message is too long. Please keep it under ${MAX_LENGTH} characters.`,
+      count: (n) => `${n} characters typed; at most ${MAX_LENGTH}.`,
       badRequest: (field) =>
         `Sorry, this message could not be sent (${field || "the request"} was not accepted). ` +
         "Please reload the page and try again.",
@@ -136,10 +137,12 @@
     input: $("input"),
     inputLabel: $("input-label"),
     send: $("send"),
+    inputNote: $("input-note"),
   };
 
   // --- storage (localStorage can throw when storage is disabled) -------------------------------
-  // Kept in the browser, not the tab: a reload or a reopened page continues the conversation.
+  // Kept in the browser, not the tab: a reload or a reopened page continues the conversation,
+  // one per brand, for as long as it is not idle.
   function load(key) {
     try {
       return window.localStorage.getItem(STORE + key);
@@ -153,6 +156,29 @@
     } catch (_) {
       /* the value then lasts as long as the page */
     }
+  }
+  function forget(key) {
+    try {
+      window.localStorage.removeItem(STORE + key);
+    } catch (_) {
+      /* nothing was kept */
+    }
+  }
+
+  // The brand's conversation on this device, unless it has been idle for IDLE_MS.
+  function storedSender(brand) {
+    const sender = load(`sender.${brand}`);
+    const active = Number(load(`active.${brand}`));
+    if (!sender || !Number.isFinite(active) || Date.now() - active > IDLE_MS) {
+      forget(`sender.${brand}`);
+      forget(`active.${brand}`);
+      return null;
+    }
+    return sender;
+  }
+  function touch() {
+    save(`sender.${state.brand}`, state.sender);
+    save(`active.${state.brand}`, String(Date.now()));
   }
 
   function randomId() {
@@ -175,9 +201,10 @@
   // browser's earlier choice, which wins over the browser's language.
   const params = new URLSearchParams(window.location.search);
   const browserLang = (navigator.languages && navigator.languages[0]) || navigator.language || "";
+  const brand = pick(params.get("brand"), BRANDS) || pick(load("brand"), BRANDS) || "mini";
   const state = {
-    sender: load("sender") || randomId(),
-    brand: pick(params.get("brand"), BRANDS) || pick(load("brand"), BRANDS) || "mini",
+    sender: storedSender(brand), // null until something is sent: nothing to restore
+    brand,
     lang:
       pick(params.get("lang"), LANGS) ||
       pick(load("lang"), LANGS) ||
@@ -185,7 +212,17 @@
     busy: false,
     started: false, // whether anything was sent in this conversation
   };
-  save("sender", state.sender);
+  forget("sender"); // the one conversation for all brands that earlier versions kept
+
+  // A choice made on the page outlives a reload even when the address names another one.
+  function rememberChoice(key, value) {
+    save(key, value);
+    if (!params.has(key)) return;
+    params.set(key, value);
+    const url = new URL(window.location.href);
+    url.search = params.toString();
+    window.history.replaceState(null, "", url.href);
+  }
 
   const t = () => TEXT[state.lang];
 
@@ -193,7 +230,8 @@
   // Links for web addresses, e-mail addresses, hotline numbers and the policy parts answers cite
   // ("MINI 隐私政策第五部分", "BMW policy, part V"), built as elements; ticket references are
   // kept on one line.
-  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})|((MINI|BMW) 隐私政策第([一二三四五六七八九])部分)|((MINI|BMW) policy, parts? (IX|IV|V?I{1,3}|V|[1-9])(?![A-Za-z0-9]))/g;
+  // Groups 11-13: a markdown link to a clause of the policy page, "[text](policy/mini#part-5-3)".
+  const LINKABLE = /(https?:\/\/[^\s<>"'，。；）)]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)|((?:400|800)-?\d{3}-?\d{4})|(PR-\d{4}-\d{6,})|((MINI|BMW) 隐私政策第([一二三四五六七八九])部分)|((MINI|BMW) policy, parts? (IX|IV|V?I{1,3}|V|[1-9])(?![A-Za-z0-9]))|\[([^\]\n]{1,300})\]\(policy\/(mini|bmw)#(part-(?:intro|[0-9]+(?:-[0-9]+)*))\)/g;
   const PART_NUMBERS = {
     一: 1, 二: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9,
     I: 1, II: 2, III: 3, IV: 4, V: 5, VI: 6, VII: 7, VIII: 8, IX: 9,
@@ -219,7 +257,10 @@
         last = match.index + value.length;
         continue;
       }
-      if (match[1]) {
+      if (match[11]) {
+        href = `${policyUrl(match[12])}#${match[13]}`;
+        value = match[11];
+      } else if (match[1]) {
         value = value.replace(/[.,;:!?]+$/, "");
         href = value;
       } else if (match[5] || match[8]) {
@@ -237,13 +278,22 @@
         link.rel = "noopener noreferrer";
       }
       parent.append(link);
-      last = match.index + value.length;
+      last = match.index + match[0].length;
     }
     parent.append(document.createTextNode(text.slice(last)));
   }
 
   function scrollToEnd() {
     els.conversation.scrollTop = els.conversation.scrollHeight;
+  }
+
+  // A new reply is read from its start: when it does not fit below, its first line is put at
+  // the top of the view rather than its last line at the bottom.
+  function scrollToReply(item) {
+    const view = els.conversation.getBoundingClientRect();
+    const top = item.getBoundingClientRect().top - view.top + els.conversation.scrollTop;
+    const gap = 12;
+    els.conversation.scrollTop = Math.min(top - gap, els.conversation.scrollHeight);
   }
 
   function timeLabel(date) {
@@ -286,7 +336,7 @@
       item.append(stamp(options.time || new Date()));
     }
     els.messages.append(item);
-    scrollToEnd();
+    if (!options.noScroll) scrollToEnd();
     return item;
   }
 
@@ -331,17 +381,20 @@
 
   function renderReplies(replies) {
     let firstButton = null;
+    let firstItem = null;
     for (const reply of replies) {
       if (!reply || typeof reply !== "object") continue;
       const text = typeof reply.text === "string" ? reply.text : "";
       const buttons = Array.isArray(reply.buttons) ? reply.buttons : [];
       if (typeof reply.image === "string" && /^https?:\/\//.test(reply.image)) {
-        addMessage("bot", reply.image);
+        firstItem = firstItem || addMessage("bot", reply.image, { noScroll: true });
       }
       if (!text && !buttons.length) continue;
-      const item = addMessage("bot", text, { buttons });
+      const item = addMessage("bot", text, { buttons, noScroll: true });
+      firstItem = firstItem || item;
       firstButton = firstButton || item.querySelector("button.quick-reply");
     }
+    if (firstItem) scrollToReply(firstItem);
     return firstButton;
   }
 
@@ -352,6 +405,20 @@
     els.log.setAttribute("aria-busy", busy ? "true" : "false");
     els.status.textContent = busy ? t().typing : "";
     if (busy) scrollToEnd();
+  }
+
+  // Characters as the REST channel counts them (code points, not UTF-16 units).
+  const length = (text) => Array.from(text).length;
+
+  // Said while typing or right after a paste, before anything is sent: nothing is ever cut.
+  function checkLength() {
+    const n = length(els.input.value.trim());
+    const over = n > MAX_LENGTH;
+    els.input.setAttribute("aria-invalid", over ? "true" : "false");
+    els.inputNote.hidden = !over;
+    els.inputNote.textContent = over ? `${t().tooLong} ${t().count(n)}` : "";
+    els.composer.classList.toggle("composer--over", over);
+    return !over;
   }
 
   function errorText(status, body) {
@@ -372,10 +439,13 @@
   async function send(message, shown, source) {
     if (state.busy) return false;
     if (!message.trim()) return false;
-    if (message.length > MAX_LENGTH) {
-      addMessage("note", t().tooLong, { extraClass: "msg--error" });
+    if (length(message) > MAX_LENGTH) {
+      checkLength();
+      els.input.focus();
       return false;
     }
+    if (!state.sender) state.sender = randomId();
+    touch();
     const frozen = freezeQuickReplies();
     const bubble = addMessage("user", shown);
     state.started = true;
@@ -415,6 +485,7 @@
     } finally {
       window.clearTimeout(timer);
       setBusy(false);
+      touch();
     }
 
     if (failure) {
@@ -477,6 +548,7 @@
     els.inputLabel.textContent = text.inputLabel;
     els.input.placeholder = text.placeholder;
     els.send.textContent = text.send;
+    checkLength();
   }
 
   function applyBrand() {
@@ -504,10 +576,14 @@
     input.addEventListener("change", () => {
       if (!input.checked || input.value === state.brand) return;
       state.brand = input.value;
-      save("brand", state.brand);
+      rememberChoice("brand", state.brand);
       applyBrand();
-      if (state.started) addMessage("note", t().brandSwitched(state.brand));
-      else restartWelcome();
+      // Each brand has its own conversation: the other brand's stays where it was.
+      state.sender = storedSender(state.brand);
+      state.started = false;
+      restartWelcome();
+      setBusy(true);
+      restore().finally(() => setBusy(false));
     });
   }
 
@@ -515,7 +591,7 @@
     input.addEventListener("change", () => {
       if (!input.checked || input.value === state.lang) return;
       state.lang = input.value;
-      save("lang", state.lang);
+      rememberChoice("lang", state.lang);
       applyLanguage();
       if (state.started) addMessage("note", t().langSwitched);
       else restartWelcome();
@@ -535,6 +611,8 @@
   // customer sees what the bot is waiting for.
   async function restore() {
     let messages = [];
+    if (!state.sender) return;
+    const sender = state.sender;
     try {
       const response = await fetch(transcriptUrl(state.sender), {
         headers: { Accept: "application/json" },
@@ -543,6 +621,7 @@
       });
       const body = response.ok ? await response.json() : null;
       if (body && Array.isArray(body.messages)) messages = body.messages;
+      if (sender !== state.sender) return; // the brand changed meanwhile
     } catch (_) {
       return; /* no transcript: the page starts with its welcome only */
     }
@@ -559,9 +638,11 @@
     }
   }
 
+  // "New chat" forgets the conversation on this device; the next message starts another one.
   function startNewConversation() {
-    state.sender = randomId();
-    save("sender", state.sender);
+    state.sender = null;
+    forget(`sender.${state.brand}`);
+    forget(`active.${state.brand}`);
     state.started = false;
     els.messages.replaceChildren();
     addMessage("note", t().newConversation);
@@ -598,6 +679,11 @@
     event.preventDefault();
     const message = els.input.value;
     if (!message.trim() || state.busy) return;
+    // Too long: the text stays in the box with the notice under it, to be shortened.
+    if (!checkLength()) {
+      els.input.focus();
+      return;
+    }
     els.input.value = "";
     autosize();
     await send(message.trim(), message.trim(), "input");
@@ -613,7 +699,10 @@
     event.preventDefault();
     els.composer.requestSubmit();
   });
-  els.input.addEventListener("input", autosize);
+  els.input.addEventListener("input", () => {
+    autosize();
+    checkLength();
+  });
 
   syncRadios();
   applyLanguage();
