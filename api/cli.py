@@ -36,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from api.assembly import gateway_for, purge_sent
 from api.audit import service as audit
 from api.console import staff
 from api.console.auth import purge_console_records
@@ -44,8 +45,7 @@ from api.core.database import make_engine, make_session_factory
 from api.core.fields import FieldCipher
 from api.core.migrate import upgrade_head
 from api.core.settings import Settings, resolve_secrets
-from api.notifications.gateway import gateway_for
-from api.notifications.service import purge_outbox, reseal_recipients
+from api.notifications.service import reseal_recipients
 from api.subjects.service import load_demo_customers, reseal_mobiles
 from api.tickets.due import use_calendar_dir
 from api.tickets.flows import dispatch_due_notices
@@ -54,7 +54,7 @@ from api.unanswered import service as unanswered
 
 
 def purge(s: Session, settings: Settings, now: datetime) -> str:
-    outbox = purge_outbox(s, now, settings.outbox_retention_days)
+    outbox = purge_sent(s, now, settings.outbox_retention_days)
     console = purge_console_records(s, settings, now)
     questions = unanswered.purge(s, now, settings.unanswered_retention_days)
     return (

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.assembly import gateway_for, purge_sent
 from api.audit import service as audit
 from api.audit.router import router as audit_router
 from api.consent.router import router as consent_router
@@ -30,8 +31,6 @@ from api.core.migrate import upgrade_head
 from api.core.policy import load_policy
 from api.core.settings import Settings, resolve_secrets
 from api.dev.router import router as dev_router
-from api.notifications.gateway import gateway_for
-from api.notifications.service import purge_outbox
 from api.subjects.service import load_demo_customers
 from api.tickets.due import use_calendar_dir
 from api.tickets.flows import dispatch_due_notices
@@ -63,7 +62,7 @@ def startup(app: FastAPI) -> None:
             seed_demo_accounts(s, now)
         recompute_provisional(s, now)
         dispatch_due_notices(s, now, settings.notice_max_attempts)
-        purge_outbox(s, now, settings.outbox_retention_days)
+        purge_sent(s, now, settings.outbox_retention_days)
         unanswered.purge(s, now, settings.unanswered_retention_days)
         ratelimit.purge(s, ratelimit.window_start(now, settings.start_window_seconds))
         s.commit()

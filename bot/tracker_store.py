@@ -13,6 +13,10 @@ next turn and `GET /conversations/{id}/tracker` read back, is redacted:
 - a message the customer sends while the code or the phone password is being asked for
   (`requested_slot` is `otp_code`) keeps none of its digits, however they are typed
   ("2468 10", "密码是 9081 72", "２４６８１０");
+- a code or password typed alone is kept as a word in the conversation's language, "[验证码]"
+  in Chinese and "[code]" in English (`event_languages`: the message's own language, else the
+  `lang` slot in force), so the customer rereading the chat and staff reading the conversation
+  see their language;
 - slots and entities that hold secrets (one-time code, phone password, ID number, session
   tokens) are replaced whatever their value looks like; mobile slots are masked;
 - the subject proof (slot `subject_proof`) is sealed with a key that is not in the database
@@ -42,11 +46,12 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot import proof_seal
+from contract import Language
 from privacy import masking
 from privacy.files import create_private_file
 
@@ -89,6 +94,10 @@ _SKIP_KEYS = frozenset({"event", "timestamp", "message_id", "name", "policy", "i
 
 # Slots whose question is answered with the one-time code or the phone password.
 ASKED_SECRET_SLOTS = frozenset({"otp_code"})
+# The conversation's language: the slot, the entity and metadata key that set it, and its value
+# before anything sets it (the slot's initial value in bot/domain/core.yml).
+LANG_SLOT = "lang"
+INITIAL_LANG = Language.ZH.value
 
 
 def _secret_value(
@@ -116,6 +125,7 @@ def _walk(
     *,
     asked: bool = False,
     seal: Callable[[str], str] | None = None,
+    placeholder: str = masking.CODE_PLACEHOLDER,
 ) -> Any:
     if isinstance(value, str):
         # Text that only looks sealed ("sealed:v1: my password is ...") is masked like any
@@ -128,15 +138,21 @@ def _walk(
         elif key != "text" and _MACHINE_VALUE.fullmatch(value):
             return value
         if key == "text":
-            return masking.mask_stored_message(value)
-        return masking.mask_stored_text(value)
+            return masking.mask_stored_message(value, placeholder)
+        return masking.mask_stored_text(value, placeholder)
     if isinstance(value, list):
-        return [_walk(v, secret_names, asked=asked, seal=seal) for v in value]
+        return [
+            _walk(v, secret_names, asked=asked, seal=seal, placeholder=placeholder) for v in value
+        ]
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
             hit, replacement = _secret_value(k, v, secret_names)
-            out[k] = replacement if hit else _walk(v, secret_names, k, asked=asked, seal=seal)
+            out[k] = (
+                replacement
+                if hit
+                else _walk(v, secret_names, k, asked=asked, seal=seal, placeholder=placeholder)
+            )
         # Named values: slot events {"name", "value"}, entities {"entity", "value"}.
         for name_key in ("name", "entity"):
             if name_key in out and "value" in out:
@@ -162,16 +178,50 @@ def redact_event(
     *,
     asked_secret: bool = False,
     seal: Callable[[str], str] | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """A redacted copy of one serialised Rasa event.
 
     `asked_secret`: a user message sent while a code or password was asked for (all its
     digits go). `seal`: how to keep the sealed slots (the subject proof); without it they are
-    redacted.
+    redacted. `lang`: the conversation's language at the event (`event_languages`), which
+    words a code typed alone ([验证码], [code]; English when not given).
     """
     names = frozenset(n.lower() for n in secret_names)
-    redacted: dict[str, Any] = _walk(event, names, asked=asked_secret, seal=seal)
+    placeholder = masking.code_placeholder(lang)
+    redacted: dict[str, Any] = _walk(
+        event, names, asked=asked_secret, seal=seal, placeholder=placeholder
+    )
     return redacted
+
+
+def _message_language(event: UserUttered) -> str | None:
+    """The language a message was written in, as NLU read it (its `lang` entity) or the channel
+    said (metadata); the `lang` slot follows it only after the message."""
+    languages = Language.values()
+    for entity in event.entities or []:
+        if entity.get("entity") == LANG_SLOT and entity.get("value") in languages:
+            return str(entity["value"])
+    meta = (event.metadata or {}).get(LANG_SLOT)
+    return meta if isinstance(meta, str) and meta in languages else None
+
+
+def event_languages(events: Iterable[Event], initial: str = INITIAL_LANG) -> dict[int, str]:
+    """id of each event -> the conversation's language at it: a user message's own language,
+    else the `lang` slot as the events before it left it. The one answer both the store (what
+    it writes) and the chat's transcript (what it shows) use."""
+    languages: dict[int, str] = {}
+    current = initial
+    for event in events:
+        if isinstance(event, SessionStarted):
+            current = initial  # a new session starts from the initial slots (carried ones follow)
+        elif isinstance(event, SlotSet) and event.key == LANG_SLOT:
+            current = event.value if event.value in Language.values() else initial
+        elif isinstance(event, UserUttered):
+            languages[id(event)] = _message_language(event) or current
+            continue
+        languages[id(event)] = current
+    return languages
 
 
 def messages_answering_a_secret(events: Iterable[Event]) -> set[int]:
@@ -261,12 +311,13 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         create_private_file(path)
         return str(path)
 
-    def _redacted(self, event: Event, asked: set[int]) -> dict[str, Any]:
+    def _redacted(self, event: Event, asked: set[int], languages: dict[int, str]) -> dict[str, Any]:
         return redact_event(
             event.as_dict(),
             self.secret_names,
             asked_secret=id(event) in asked,
             seal=proof_seal.seal,
+            lang=languages.get(id(event)),
         )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -276,10 +327,11 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         the whole stored conversation again to find them, a cost that grows with every turn.
         """
         asked = messages_answering_a_secret(tracker.events)
+        languages = event_languages(tracker.events)
 
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
-                data = self._redacted(event, asked)
+                data = self._redacted(event, asked, languages)
                 if self.event_broker is not None:
                     self.event_broker.publish({"sender_id": tracker.sender_id, **data})
                 parse_data = data.get("parse_data") or {}

@@ -9,7 +9,9 @@ API's logs, ticket details, notes and the outbox):
 - mobiles keep their first three and last four digits, 138****8000, whatever the spelling;
   landlines and hotlines (400-800-6699) stay readable;
 - digits typed after a word that asks for a secret ("code: 20 50 92", "my pin is 2468") are all
-  starred; in stored conversations and logs, stand-alone codes too.
+  starred; in stored conversations and logs, stand-alone codes too;
+- in a stored conversation, a code or password typed alone is a word in the conversation's
+  language, "[验证码]" or "[code]" (`code_placeholder`), as the customer rereads it.
 
 Full-width and other Unicode decimal digits come out as ASCII digits.
 """
@@ -38,8 +40,10 @@ from privacy.identifiers import (
 __all__ = [
     "CODE_MASK",
     "CODE_PLACEHOLDER",
+    "CODE_PLACEHOLDERS",
     "REDACTED",
     "ascii_digits",
+    "code_placeholder",
     "is_id_number",
     "mask_bare_codes",
     "mask_digits",
@@ -60,8 +64,10 @@ __all__ = [
 ]
 
 CODE_MASK = "******"
-# What a stored conversation shows for a code or password typed alone.
-CODE_PLACEHOLDER = "[code]"
+# What a stored conversation shows for a code or password typed alone, in the conversation's
+# language (read by the customer on the chat page after a reload, and by staff).
+CODE_PLACEHOLDERS = {"zh": "[验证码]", "en": "[code]"}
+CODE_PLACEHOLDER = CODE_PLACEHOLDERS["en"]
 REDACTED = "[redacted]"
 
 
@@ -175,18 +181,24 @@ def mask_log_text(text: str) -> str:
     return mask_bare_codes(mask_personal(text))
 
 
-def mask_stored_text(text: str) -> str:
+def code_placeholder(lang: str | None) -> str:
+    """The word a stored conversation in `lang` shows for a code: [验证码] in Chinese, [code]
+    in English and where the language is not known."""
+    return CODE_PLACEHOLDERS.get(lang or "", CODE_PLACEHOLDER)
+
+
+def mask_stored_text(text: str, placeholder: str = CODE_PLACEHOLDER) -> str:
     """Text of a stored conversation: personal numbers masked, one-time codes starred
-    (******), other stand-alone 6 to 8 digit runs shown as [code]."""
+    (******), other stand-alone 6 to 8 digit runs shown as `placeholder` ([code])."""
     text = OTP.sub(CODE_MASK, mask_personal(text))
-    return mask_bare_codes(text, CODE_PLACEHOLDER)
+    return mask_bare_codes(text, placeholder)
 
 
-def mask_stored_message(text: str) -> str:
+def mask_stored_message(text: str, placeholder: str = CODE_PLACEHOLDER) -> str:
     """A customer's message as a stored conversation keeps it: a message of nothing but keyed
-    digits (a code or password, whatever its length) is [code]."""
-    masked = mask_stored_text(text)
-    return CODE_PLACEHOLDER if is_keyed_secret(masked) else masked
+    digits (a code or password, whatever its length) is `placeholder` ([code])."""
+    masked = mask_stored_text(text, placeholder)
+    return placeholder if is_keyed_secret(masked) else masked
 
 
 def mask_name(name: str) -> str:

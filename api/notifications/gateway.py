@@ -2,9 +2,9 @@
 
 No SMS or e-mail gateway runs here, so the production gateway is a stand-in that only records
 that a message was handed over (kind and masked recipient, never the text); a real adapter
-takes its place with the same `deliver` method. In the dev environment the gateway is the dev
-outbox (api.dev.sink), which keeps the full text for testers; it is built only when
-RIGHTS_ENV=dev.
+takes its place with the same `deliver` method. This module knows no environment: where the
+app is assembled (`api.assembly.gateway_for`) the dev outbox (api.dev.sink), which keeps the
+full text for testers, is chosen instead when RIGHTS_ENV=dev.
 
 The gateway travels with the session factory (`Session.info["gateway"]`), so every session of
 an app, and the CLI's, sends through the gateway of its environment.
@@ -19,7 +19,6 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from api.core.settings import Settings
 from privacy import masking
 
 log = logging.getLogger("api.notifications.gateway")
@@ -49,15 +48,6 @@ class StandInGateway:
     def deliver(self, session: Session, message: Message) -> None:
         shown = message.masked_to or masking.mask_personal(message.to)
         log.info("gateway: %s handed over for %s", message.kind, shown)
-
-
-def gateway_for(settings: Settings) -> Gateway:
-    """The dev outbox in dev, else the production gateway."""
-    if settings.is_dev:
-        from api.dev.sink import DevOutboxSink  # only ever imported in dev
-
-        return DevOutboxSink()
-    return StandInGateway()
 
 
 def gateway_of(session: Session) -> Gateway:

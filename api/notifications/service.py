@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.core.fields import cipher_of
-from api.dev.models import DevOutboxCopy
 from api.notifications import texts
 from api.notifications.gateway import Message, gateway_of
 from api.notifications.models import OutboxMessage
@@ -104,12 +103,8 @@ def reseal_recipients(session: Session) -> int:
     return count
 
 
-def purge_outbox(session: Session, now: datetime, retention_days: int) -> int:
-    """Deletes outbox records (and the dev copies) older than the retention period."""
-    cutoff = now - timedelta(days=retention_days)
-    removed = 0
-    for model in (OutboxMessage, DevOutboxCopy):
-        result = session.execute(delete(model).where(model.created_at < cutoff))
-        removed += int(getattr(result, "rowcount", 0) or 0)
-    session.commit()
-    return removed
+def purge_outbox(session: Session, cutoff: datetime) -> int:
+    """Deletes the outbox records older than `cutoff` (the gateway's own records are its
+    business: `api.assembly.purge_sent` purges both)."""
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,7 +4,10 @@ The gateway posts one JSON event per caller action:
 `{"call_id", "event": "call_start"|"speech"|"digits"|"silence"|"hangup", "caller"?, "text"?,
 "digits"?, "lang"?: "zh"|"en", "brand"?: "mini"|"bmw"}` and plays back the answer, a JSON list
 of prompts (see bot.channels.voice): `[{"say", "lang", "expect", "max_digits"?, "end_call",
-"transfer_to"?}]`.
+"transfer_to"?}]`. `expect` is what the gateway listens for after the last prompt: `speech`,
+`digits` (up to `max_digits`, or until `#`), `speech_or_digits` (whichever comes first: the
+prompt offered keys, "按 1，…" or "press 0 for a person", and `max_digits` keys answer at
+once), or `none`.
 
 - The call id is the conversation's sender id. The caller number, lang and brand given on
   call_start are remembered for the call and sent as message metadata on every turn (the

@@ -3,8 +3,9 @@
 Built from the tracker's events: what the customer typed (or the title of the button they
 tapped, not its `/intent` payload) and what the bot said, with its buttons and the time. Every
 text goes through the tracker store's redaction again, so a transcript never shows more than
-the store keeps, whichever store is configured: one-time codes and phone passwords are `[code]`,
-mobile numbers 138****8000.
+the store keeps, whichever store is configured: one-time codes and phone passwords are a word in
+the conversation's language (`[验证码]`, `[code]`: the store's own `event_languages`), mobile
+numbers 138****8000.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-from bot.tracker_store import messages_answering_a_secret, redact_event
+from bot.tracker_store import event_languages, messages_answering_a_secret, redact_event
 
 INTENT_PREFIX = "/"
 
@@ -36,12 +37,15 @@ def visible_transcript(events: Iterable[Event]) -> list[dict[str, Any]]:
     """
     events = list(events)
     asked = messages_answering_a_secret(events)
+    languages = event_languages(events)
     transcript: list[dict[str, Any]] = []
     offered: dict[str, str] = {}  # payload -> title of the buttons since the last user turn
     for event in events:
         if not isinstance(event, (UserUttered, BotUttered)):
             continue
-        data = redact_event(event.as_dict(), asked_secret=id(event) in asked)
+        data = redact_event(
+            event.as_dict(), asked_secret=id(event) in asked, lang=languages.get(id(event))
+        )
         text = str(data.get("text") or "")
         if isinstance(event, BotUttered):
             buttons = _buttons(data.get("data") or {})

@@ -10,9 +10,11 @@ POST /webhooks/twilio_voice/webhook (name `twilio_voice`, as Rasa's own channel)
   the caller's turn; a lone `0` sends `/request_human` and dials the agent; a finished call
   (status callback) sends `/goodbye`;
 - answers are TwiML: the bot's replies spoken with the voice of their language, then a
-  <Gather input="dtmf speech"> in that language, or <Dial> / <Hangup/> when the bot transfers
-  or ends the call. An empty Gather (silence) repeats the last reply, and ends the call after
-  MAX_SILENCES in a row.
+  <Gather input="dtmf speech"> in that language (keys and speech are always both heard; a
+  prompt that asks for digits or offers keys sets numDigits, so one press of "按 1" answers),
+  or <Dial> / <Hangup/> when the bot transfers or ends the call. An empty Gather (silence)
+  repeats the last reply with its keypad options, and ends the call after MAX_SILENCES in a
+  row.
 
 The reply language also goes into the Gather's action URL (`?lang=`), so the next turn's
 metadata follows the language the caller last spoke.
@@ -37,7 +39,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from bot.channels.voice import VoiceCollectingOutputChannel, build_prompts, intent_payload
+from bot.channels.voice import (
+    TAKES_DIGITS,
+    VoiceCollectingOutputChannel,
+    build_prompts,
+    intent_payload,
+)
 from contract import Brand
 
 log = logging.getLogger(__name__)
@@ -219,7 +226,7 @@ class TwilioVoiceChannel(TwilioVoiceInput):
             "speechModel": self.speech_model,
             "finishOnKey": "#",
         }
-        if last.get("expect") == "digits" and last.get("max_digits"):
+        if last.get("expect") in TAKES_DIGITS and last.get("max_digits"):
             gather_options["numDigits"] = last["max_digits"]
         gather = Gather(**gather_options)
         if last["say"]:
@@ -231,7 +238,8 @@ class TwilioVoiceChannel(TwilioVoiceInput):
     def _xml(body: str, status: int = 200) -> HTTPResponse:
         return response.text(body, status=status, content_type="text/xml")
 
-    async def _last_bot_text(self, request: Request, sender_id: str) -> str | None:
+    async def _last_bot_message(self, request: Request, sender_id: str) -> dict[str, Any] | None:
+        """The last reply as it was said: its text and the buttons read as keypad options."""
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or agent.tracker_store is None:
             return None
@@ -239,7 +247,9 @@ class TwilioVoiceChannel(TwilioVoiceInput):
         if tracker is None:
             return None
         last = next((e for e in reversed(tracker.events) if isinstance(e, BotUttered)), None)
-        return last.text if last is not None and last.text else None
+        if last is None or not last.text:
+            return None
+        return {"text": last.text, "buttons": (last.data or {}).get("buttons") or []}
 
     # -- webhook -----------------------------------------------------------------------
 
@@ -314,7 +324,6 @@ class TwilioVoiceChannel(TwilioVoiceInput):
                 {"say": SILENCE_GOODBYE[lang], "lang": lang, "expect": "none", "end_call": True}
             ]
             return self.twiml(goodbye, brand)
-        last_text = await self._last_bot_text(request, call_sid)
-        messages = [{"text": last_text or REPROMPT[lang]}]
-        prompts = build_prompts(messages, lang)
+        last = await self._last_bot_message(request, call_sid)
+        prompts = build_prompts([last or {"text": REPROMPT[lang]}], lang)
         return self.twiml(prompts, brand, silences)

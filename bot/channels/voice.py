@@ -6,9 +6,15 @@ A bot message becomes a prompt `{"say", "lang", "expect", "max_digits"?, "end_ca
 1. a `voice` object in the message's custom payload, from a response
    (`custom: {voice: {expect: digits, max_digits: 6}}`) or an action
    (`dispatcher.utter_message(json_message={"voice": {"end_call": true}})`); keys `expect`
-   (`speech` | `digits` | `none`), `max_digits`, `end_call`, `transfer_to` (`agent`);
+   (`speech` | `digits` | `speech_or_digits` | `none`), `max_digits`, `end_call`,
+   `transfer_to` (`agent`);
 2. the response name (RESPONSE_HINTS below), so the existing domain needs no payloads;
 3. otherwise: speech.
+
+What is said and what is listened for agree: a turn that tells the caller to press a key
+("按 1，现在退订", buttons read as keypad options, "press 0 for a person") listens for the keys
+too. A speech expectation becomes `speech_or_digits`, with `max_digits` the length of the
+longest key offered (1: one key press answers); `digits` stays `digits`.
 
 Only the last prompt of a turn listens; the prompts before it have `expect: none`.
 """
@@ -17,11 +23,15 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel
 
-EXPECT_VALUES = ("speech", "digits", "none")
+SPEECH, DIGITS, SPEECH_OR_DIGITS, NONE = "speech", "digits", "speech_or_digits", "none"
+EXPECT_VALUES = (SPEECH, DIGITS, SPEECH_OR_DIGITS, NONE)
+# Expectations under which a key press is an answer.
+TAKES_DIGITS = (DIGITS, SPEECH_OR_DIGITS)
 TTS_LANG = {"zh": "zh-CN", "en": "en-US"}
 
 # Hints derived from the response name when the response carries no `voice` payload.
@@ -61,6 +71,11 @@ _GROUPED = re.compile(r"(?<![\d-])\d{2,}(?:(?:-|\*+|\s-\s)\d{2,})+(?![\d-])")
 _LONG_DIGITS = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
 # Dates (2026-12-15) are read as dates, not digit by digit.
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+# A key the text tells the caller to press: "按 1", "请按0", "按 *", "press 0", "Press 1 for"
+# (the domain writes keys as digits, as it writes every number; "按 15 个工作日" is no key).
+_KEY_OFFER = re.compile(
+    r"按\s*([0-9０-９*#＊＃])(?![0-9０-９])|\bpress\s+([0-9*#])(?![0-9])", re.IGNORECASE
+)
 
 
 def _spell(chars: str) -> str:
@@ -154,6 +169,19 @@ def spoken_options(titles: list[str], lang: str) -> str:
     return "；".join(f"按 {n}，{title}" for n, title in enumerate(titles, 1)) + "。"
 
 
+def offered_keys(message: dict[str, Any], say: str) -> list[str]:
+    """The keys a message tells the caller to press: its buttons' numbers (read as "按 1，…"),
+    and the keys its text names ("按 0" -> "0", "press 0" -> "0"). "按井号键" (press the hash
+    key, to end a number) names no answer and is not listed."""
+    buttons = [b for b in message.get("buttons") or [] if isinstance(b, dict) and b.get("title")]
+    keys = [str(n) for n in range(1, len(buttons) + 1)]
+    keys += [
+        unicodedata.normalize("NFKC", match.group(1) or match.group(2))
+        for match in _KEY_OFFER.finditer(say)
+    ]
+    return keys
+
+
 def message_text(message: dict[str, Any]) -> str:
     """The spoken part of a message: its text, then its buttons as numbered options."""
     text = str(message.get("text") or "")
@@ -185,11 +213,13 @@ def build_prompts(
     """
     prompts: list[dict[str, Any]] = []
     turn: dict[str, Any] = {}
+    keys: list[str] = []  # every key the turn tells the caller to press
     for message in messages:
         turn.update(hints_for(message))
         say = speakable(message_text(message))
         if not say:
             continue
+        keys += offered_keys(message, say)
         lang = text_lang(say, fallback_lang)
         prompts.append({"say": say, "lang": TTS_LANG[lang], "expect": "none", "end_call": False})
     if transfer:
@@ -205,8 +235,12 @@ def build_prompts(
     elif turn.get("end_call"):
         last["end_call"] = True
     else:
-        last["expect"] = turn.get("expect", "speech")
-        if last["expect"] == "digits" and turn.get("max_digits"):
+        last["expect"] = turn.get("expect", SPEECH)
+        if keys and last["expect"] == SPEECH:
+            # Said "press 1": the key is an answer too, and one press of it is enough.
+            last["expect"] = SPEECH_OR_DIGITS
+            turn.setdefault("max_digits", max(len(key) for key in keys))
+        if last["expect"] in TAKES_DIGITS and turn.get("max_digits"):
             last["max_digits"] = int(turn["max_digits"])
     return prompts
 

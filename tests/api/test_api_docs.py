@@ -161,3 +161,47 @@ def test_docs_pages_load_only_their_own_assets(client: TestClient) -> None:
                 asset = client.get(source)
                 assert asset.status_code == 200 and len(asset.content) > 1000, source
     assert "fonts.googleapis" not in client.get("/redoc").text
+
+
+# What makes a browser fetch from a host: an element's or a component's source, a stylesheet's
+# url() or @import. (Links a reader may follow, such as ReDoc's "API docs by Redocly", are not
+# loads.)
+OUTSIDE_LOAD = re.compile(
+    r"""(?:\bsrc\s*[:=]\s*|\burl\(\s*|@import\s+(?:url\(\s*)?)["']?(?:https?:)?//"""
+)
+
+
+def test_docs_pages_name_no_other_host(client: TestClient) -> None:
+    for page in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        # The page itself and its start-up configuration name no host at all.
+        assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", response.text, re.I), page
+        # And the browser is told to load from the API only, should a bundle try.
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy, page
+        assert not re.search(r"https?:|\*", policy), policy
+    assert '"validatorUrl": null' in client.get("/docs").text  # no badge from swagger.io
+
+
+def test_the_docs_bundles_load_nothing_from_outside(client: TestClient) -> None:
+    redoc = client.get("/docs-assets/redoc.standalone.js")
+    assert redoc.status_code == 200
+    assert redoc.headers["content-type"].startswith("text/javascript")
+    assert len(redoc.content) > 500_000  # the whole bundle, not a stub
+    # The footer logo was the one load; the served bundle asks for no image instead, and the
+    # footer keeps its words.
+    assert "cdn.redoc.ly" not in redoc.text and 'src:"data:,"' in redoc.text
+    assert "API docs by Redocly" in redoc.text
+    for asset in ("redoc.standalone.js", "swagger-ui-bundle.js", "swagger-ui.css"):
+        text = client.get(f"/docs-assets/{asset}").text
+        assert OUTSIDE_LOAD.findall(text) == [], asset
+
+
+def test_the_outside_load_check_sees_the_loads_it_is_for() -> None:
+    assert OUTSIDE_LOAD.search('createElement("img",{src:"https://cdn.redoc.ly/logo.svg"})')
+    assert OUTSIDE_LOAD.search("@font-face{src:url(https://fonts.gstatic.com/x.woff2)}")
+    assert OUTSIDE_LOAD.search('@import "//fonts.googleapis.com/css?family=Roboto";')
+    assert not OUTSIDE_LOAD.search('{href:"https://redocly.com/redoc/"}')
+    assert not OUTSIDE_LOAD.search('{src:"data:,"}')
+    assert not OUTSIDE_LOAD.search('new URL("https://example.com/")')  # parsing, not loading

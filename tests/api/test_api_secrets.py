@@ -385,10 +385,10 @@ def test_database_and_secret_files_are_private_from_the_start(tmp_path: Path) ->
 def test_purge_keeps_rows_inside_the_retention(
     client: TestClient, app: FastAPI, clock: FixedClock
 ) -> None:
-    from api.notifications.service import purge_outbox
+    from api.assembly import purge_sent
 
     start_sms(client, MOBILES["C-0001"])
     with app.state.session_factory() as s:
-        assert purge_outbox(s, clock.now() + timedelta(days=29), 30) == 0
-        assert purge_outbox(s, clock.now() + timedelta(days=31), 30) == 2  # record + dev copy
+        assert purge_sent(s, clock.now() + timedelta(days=29), 30) == 0
+        assert purge_sent(s, clock.now() + timedelta(days=31), 30) == 2  # record + dev copy
     assert client.get("/v1/dev/outbox").json()["items"] == []

@@ -495,15 +495,51 @@ def test_speakable(text: str, spoken: str) -> None:
     assert speakable(spoken) == spoken
 
 
+@pytest.mark.parametrize(
+    ("messages", "expect", "max_digits"),
+    [
+        # A key named in the text, in either language, in any prompt of the turn.
+        ([{"text": "请问有什么可以帮您？转人工请按 0。"}], "speech_or_digits", 1),
+        ([{"text": "How can I help? Press 0 for a person."}], "speech_or_digits", 1),
+        ([{"text": "按１转人工。"}, {"text": "还有什么？"}], "speech_or_digits", 1),
+        # Twelve options are keys 1 to 12: two presses.
+        ([{"text": "请选择：", "buttons": [{"title": f"选项{n}"} for n in range(12)]}], None, 2),
+        # Asked for digits already: a "press 0" in the same prompt changes nothing.
+        (
+            [
+                {
+                    "text": "请输入电话密码，以井号键结束。如非本机来电，请按 0 转人工。",
+                    "utter_action": "utter_ask_phone_password",
+                }
+            ],
+            "digits",
+            12,
+        ),
+        # No key offered, or a number that is no key: speech only.
+        ([{"text": "请问有什么可以帮您？"}], "speech", None),
+        ([{"text": "我们会在 15 个工作日内答复，按 15 个工作日计算。"}], "speech", None),
+        ([{"text": "Please press the hash key when you are done."}], "speech", None),
+    ],
+)
+def test_a_prompt_that_offers_keys_listens_for_them(
+    messages: list[dict[str, Any]], expect: str | None, max_digits: int | None
+) -> None:
+    last = build_prompts(messages, "zh")[-1]
+    assert last["expect"] == (expect or "speech_or_digits")
+    assert last.get("max_digits") == max_digits
+
+
 def test_prompts_from_buttons_and_empty_turns() -> None:
     prompts = build_prompts(
         [{"text": "Which brand?", "buttons": [{"title": "MINI"}, {"title": "BMW"}]}], "zh"
     )
+    # Said "press 1": the key answers as well as the words, and one press is enough.
     assert prompts == [
         {
             "say": "Which brand? Press 1 for MINI. Press 2 for BMW.",
             "lang": "en-US",
-            "expect": "speech",
+            "expect": "speech_or_digits",
+            "max_digits": 1,
             "end_call": False,
         }
     ]
@@ -511,6 +547,7 @@ def test_prompts_from_buttons_and_empty_turns() -> None:
         [{"text": "请选择：", "buttons": [{"title": "营销推广"}, {"title": "与经销商共享"}]}]
     )
     assert chinese[0]["say"] == "请选择： 按 1，营销推广；按 2，与经销商共享。"
+    assert chinese[0]["expect"] == "speech_or_digits" and chinese[0]["max_digits"] == 1
     assert build_prompts([], "en") == [
         {"say": "", "lang": "en-US", "expect": "speech", "end_call": False}
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa.core.tracker_store import create_tracker_store
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -23,7 +24,14 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from bot import proof_seal
-from bot.tracker_store import RedactingSQLTrackerStore, redact_event
+from bot.tracker_store import (
+    INITIAL_LANG,
+    LANG_SLOT,
+    RedactingSQLTrackerStore,
+    event_languages,
+    redact_event,
+)
+from privacy.masking import code_placeholder
 from privacy.masking import mask_mobile_value as mask_mobile
 from privacy.masking import mask_stored_text as redact_text
 
@@ -403,6 +411,102 @@ def test_the_same_words_elsewhere_keep_harmless_numbers() -> None:
     assert "9081" not in redact_text("密码是 9081 72")
     assert redact_text("I have 2 cars") == "I have 2 cars"
     assert redact_event(_user("2").as_dict(), asked_secret=False)["text"] == "2"
+
+
+# ------------------------------------------------------- a code, in the conversation's language
+
+
+def _typed(text: str, lang: str | None = None, meta_lang: str | None = None) -> UserUttered:
+    entities = [{"entity": "lang", "value": lang, "start": 0, "end": 0}] if lang else []
+    return UserUttered(
+        text,
+        intent={"name": "inform", "confidence": 0.9},
+        entities=entities,
+        parse_data={
+            "text": text,
+            "intent": {"name": "inform", "confidence": 0.9},
+            "entities": entities,
+        },
+        metadata={"lang": meta_lang} if meta_lang else {},
+    )
+
+
+FIRST_WORDS = {"zh": "我想退订营销短信", "en": "Stop the marketing texts, please"}
+
+
+def _code_conversation(lang: str | None, answer: str, answer_lang: dict[str, str]) -> list:
+    """A conversation in `lang` (None: nothing set it yet) in which the customer is asked for
+    the code and types it alone."""
+    said = [_typed(FIRST_WORDS[lang], lang=lang), SlotSet("lang", lang)] if lang else []
+    return [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        *said,
+        ActiveLoop("unsubscribe_form"),
+        SlotSet("requested_slot", "otp_code"),
+        BotUttered("请输入验证码 / Please type the code"),
+        ActionExecuted("action_listen"),
+        _typed(answer, **answer_lang),
+        BotUttered("ok"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "answer", "answer_lang", "shown"),
+    [
+        ("zh", CODE, {}, "[验证码]"),
+        ("zh", "１３５７９０", {}, "[验证码]"),  # full-width digits
+        ("en", CODE, {}, "[code]"),
+        (None, CODE, {}, "[验证码]"),  # the lang slot's initial value: Chinese
+        # The message's own language (the page's metadata, NLU's entity) before the slot follows.
+        ("zh", CODE, {"meta_lang": "en"}, "[code]"),
+        ("en", CODE, {"lang": "zh"}, "[验证码]"),
+    ],
+    ids=["zh", "zh-full-width", "en", "no-lang-yet", "en-message-in-zh", "zh-message-in-en"],
+)
+async def test_a_code_typed_alone_is_stored_as_a_word_of_the_conversation(
+    store: RedactingSQLTrackerStore,
+    tmp_path: Path,
+    lang: str | None,
+    answer: str,
+    answer_lang: dict[str, str],
+    shown: str,
+) -> None:
+    events = _code_conversation(lang, answer, answer_lang)
+    await store.save(DialogueStateTracker.from_events("lang", events, DOMAIN.slots))
+    users = [json.loads(d) for _, t, d in _rows(tmp_path / "t.db") if t == "user"]
+    assert users[-1]["text"] == users[-1]["parse_data"]["text"] == shown
+    # Read back, as the next turn and the chat's transcript read it: the word stays.
+    restored = await store.retrieve("lang")
+    assert restored is not None
+    assert [e.text for e in restored.events if isinstance(e, UserUttered)][-1] == shown
+
+
+def test_the_language_follows_the_lang_slot_event_by_event() -> None:
+    events = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        first := _typed("Hello", lang="en"),
+        SlotSet("lang", "en"),
+        bot_en := BotUttered("Hi"),
+        code_en := _typed("2468"),
+        SlotSet("lang", "zh"),
+        bot_zh := BotUttered("你好"),
+        restarted := SessionStarted(),
+        code_new := _typed("2468"),
+    ]
+    languages = event_languages(events)
+    assert languages[id(first)] == languages[id(bot_en)] == languages[id(code_en)] == "en"
+    assert languages[id(bot_zh)] == "zh"
+    assert languages[id(restarted)] == languages[id(code_new)] == INITIAL_LANG == "zh"
+
+
+def test_the_initial_language_is_the_lang_slots() -> None:
+    core = yaml.safe_load((ROOT / "bot" / "domain" / "core.yml").read_text("utf-8"))
+    assert core["slots"][LANG_SLOT]["initial_value"] == INITIAL_LANG
+    assert code_placeholder(None) == code_placeholder("fr") == "[code]"
 
 
 # ---------------------------------------------------------------- identifiers in any spelling

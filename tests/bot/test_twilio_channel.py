@@ -9,12 +9,15 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import BotUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 from twilio.request_validator import RequestValidator
 
@@ -40,6 +43,14 @@ REPLIES: dict[str, list[dict[str, Any]]] = {
         {"text": "请输入您的手机号码。", "utter_action": "utter_ask_mobile"},
     ],
     "bye": [{"text": "Bye & thanks <3", "custom": {"voice": {"end_call": True}}}],
+    "what about marketing": [
+        {
+            "text": "要现在撤回您的某项同意吗？",
+            "buttons": [{"title": "撤回同意", "payload": "/request_withdraw_consent"}],
+            "utter_action": "utter_offer_withdraw_consent",
+        }
+    ],
+    "help": [{"text": "How can I help? Press 0 for a person.", "utter_action": "utter_greet"}],
 }
 
 INBOX: list[UserMessage] = []
@@ -178,6 +189,48 @@ async def test_digit_prompt_sets_num_digits(client: httpx.AsyncClient) -> None:
     assert gather.get("numDigits") == "11"
     assert gather.get("language") == "zh-CN"
     assert [el.text for el in gather.iter("Say")] == ["请输入您的手机号码。"]
+
+
+@pytest.mark.parametrize(
+    ("said", "spoken"),
+    [
+        ("what about marketing", "要现在撤回您的某项同意吗？ 按 1，撤回同意。"),
+        ("help", "How can I help? Press 0 for a person."),
+    ],
+)
+async def test_a_prompt_that_offers_keys_takes_one_press(
+    client: httpx.AsyncClient, said: str, spoken: str
+) -> None:
+    _, root, _ = await call(client, _form(SpeechResult=said))
+    gather = root.find("Gather")
+    assert gather is not None
+    assert [el.text for el in gather.iter("Say")] == [spoken]
+    # Keys and speech both answer; one key press is the whole answer.
+    assert gather.get("input") == "dtmf speech" and gather.get("numDigits") == "1"
+
+
+async def test_silence_repeats_the_keypad_options(client: httpx.AsyncClient) -> None:
+    said = BotUttered(
+        "要现在撤回您的某项同意吗？",
+        data={"buttons": [{"title": "撤回同意", "payload": "/request_withdraw_consent"}]},
+    )
+    tracker = DialogueStateTracker.from_events("CA123", [said])
+    APP.ctx.agent = SimpleNamespace(tracker_store=_Store(tracker))
+    try:
+        _, root, _ = await call(client, _form())
+    finally:
+        APP.ctx.agent = None
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert [el.text for el in gather.iter("Say")] == ["要现在撤回您的某项同意吗？ 按 1，撤回同意。"]
+
+
+class _Store:
+    def __init__(self, tracker: DialogueStateTracker) -> None:
+        self.tracker = tracker
+
+    async def retrieve(self, sender: str) -> DialogueStateTracker | None:
+        return self.tracker if sender == self.tracker.sender_id else None
 
 
 async def test_zero_dials_the_agent(client: httpx.AsyncClient) -> None:

@@ -19,7 +19,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.voice import speakable
+from bot.channels.voice import SPEECH_OR_DIGITS, TAKES_DIGITS, build_prompts, speakable
 from bot.nlg import VOICE, VOICE_CHANNELS, BrandResponseGenerator, brand_variables
 
 DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
@@ -211,3 +211,63 @@ async def test_rasa_picks_the_variation_of_channel_lang_and_brand(file: str, nam
         assert generated is not None
         chat = {_filled(v, tracker) for v in DOMAIN.responses[name] if not v.get("channel")}
         assert generated["text"] in chat, f"{name} rest {slots}"
+
+
+# -- what is said and what is listened for agree --------------------------------------------
+
+# Any way a prompt may tell the caller to press a key, wider than the channel's own reading:
+# digits ASCII or full-width, Chinese numerals, the star and hash keys spelled as symbols.
+SAYS_PRESS = re.compile(
+    r"按\s*(?:[0-9０-９*#＊＃](?![0-9０-９])|[零一二三四五六七八九十](?!下))"
+    r"|\b(?:press|push|dial|key)\s+(?:[0-9*#]|zero|one|two|three|four|five|six|seven|eight|nine)\b",
+    re.IGNORECASE,
+)
+# Buttons an action adds to a response (the consent purposes, the deletion grounds).
+ACTION_BUTTONS = [{"title": "A", "payload": "/inform"}, {"title": "B", "payload": "/inform"}]
+
+
+def _as_sent(name: str) -> list[dict[str, Any]]:
+    """The variations a voice channel sends for a response: its voice ones, else (as bot/nlg.py
+    falls back) its chat ones, each as the message the channel receives."""
+    variations = DOMAIN.responses[name]
+    chosen = [v for v in variations if v.get("channel") == VOICE] or [
+        v for v in variations if not v.get("channel")
+    ]
+    return [
+        {
+            "text": str(v.get("text") or ""),
+            "buttons": v.get("buttons") or [],
+            "custom": v.get("custom"),
+            "utter_action": name,
+        }
+        for v in chosen
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(DOMAIN.responses))
+def test_a_prompt_that_says_press_listens_for_keys(name: str) -> None:
+    """Every voice prompt that tells the caller to press a key ("按 1", "press 0", buttons read
+    as keypad options) is sent with an expectation that takes the key."""
+    for message in _as_sent(name):
+        for sent in (message, {**message, "buttons": [*message["buttons"], *ACTION_BUTTONS]}):
+            for fallback in ("zh", "en"):
+                prompts = build_prompts([sent], fallback)
+                said = " ".join(p["say"] for p in prompts)
+                last = prompts[-1]
+                if not SAYS_PRESS.search(said) or last.get("transfer_to") or last.get("end_call"):
+                    continue
+                assert last["expect"] in TAKES_DIGITS, (name, said, last)
+                if last["expect"] == SPEECH_OR_DIGITS:
+                    assert last.get("max_digits", 0) >= 1, (name, said, last)
+
+
+def test_the_press_check_reads_what_the_domain_says() -> None:
+    said = [
+        p["say"] for name in DOMAIN.responses for m in _as_sent(name) for p in build_prompts([m])
+    ]
+    pressing = [s for s in said if SAYS_PRESS.search(s)]
+    assert any("按 0" in s for s in pressing) and any("Press 0" in s for s in pressing)
+    assert any("按 1，" in s for s in pressing)  # an offer's button, read as a keypad option
+    assert SAYS_PRESS.search("请按一号键") and SAYS_PRESS.search("press one for English")
+    for no_key in ("请按一下", "please press the hash key", "按 15 个工作日计算"):
+        assert not SAYS_PRESS.search(no_key), no_key

@@ -150,6 +150,32 @@ def test_transcript_shows_what_the_page_showed_redacted() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("lang", "first", "asked", "shown"),
+    [
+        ("zh", "我想退订营销短信", "验证码已发送，请输入。", "[验证码]"),
+        ("en", "Stop the marketing texts", "The code is on its way; please type it.", "[code]"),
+    ],
+)
+def test_a_code_reads_as_a_word_of_the_conversation(
+    lang: str, first: str, asked: str, shown: str
+) -> None:
+    """A customer rereading the conversation after a reload reads their own language."""
+    entities = [{"entity": "lang", "value": lang, "start": 0, "end": 0}]
+    events: list[Event] = [
+        UserUttered(first, entities=entities, timestamp=1.0),
+        SlotSet("lang", lang),
+        ActiveLoop("unsubscribe_form"),
+        SlotSet("requested_slot", "otp_code"),
+        BotUttered(asked, timestamp=2.0),
+        UserUttered("246810", timestamp=3.0),  # the code, typed alone
+        SlotSet("requested_slot", None),
+        UserUttered("１３５７９０", timestamp=4.0),  # a phone password, in full-width digits
+    ]
+    texts = [m["text"] for m in visible_transcript(events)]
+    assert texts == [first, asked, shown, shown]
+
+
 class _Store:
     def __init__(self, trackers: dict[str, DialogueStateTracker]) -> None:
         self.trackers = trackers

@@ -106,7 +106,8 @@ def test_ivr_call(stack: Stack, lang: str, brand: str, caller: str) -> None:
         stack,
         {"call_id": call, "event": "call_start", "caller": caller, "lang": lang, "brand": brand},
     )
-    assert greeting[-1]["expect"] == "speech"
+    # The greeting says "press 0 for a person": the key answers as well as speech.
+    assert greeting[-1]["expect"] == "speech_or_digits" and greeting[-1]["max_digits"] == 1
     assert greeting[-1]["lang"] == tts
     assert _last_intent(stack, call) == "greet"
     tracker = stack.tracker(call)
@@ -169,6 +170,8 @@ def test_ivr_consent_withdrawal_verified_by_phone_password(
     options = _ivr(stack, {"call_id": call, "event": "digits", "digits": password + "#"})
     assert _responses(stack, call, turn)[0] == "utter_verified"
     assert ("按 1" if lang == "zh" else "Press 1 for") in _spoken(options)
+    # The purposes are read as keys: one press picks one, and a spoken purpose does too.
+    assert options[-1]["expect"] == "speech_or_digits" and options[-1]["max_digits"] == 1
     assert stack.tracker(call)["slots"]["proof_assurance"] == "phone_password"
 
     number = str(PURPOSES.index(purpose) + 1)

@@ -69,7 +69,9 @@ def _ask_cancel_policy(stack: Stack, call: str, lang: str) -> list[dict]:
     # The answer and its offer are one prompt, said by the response generator, which names
     # the offer in the bot event's metadata (no action call, no offer slots).
     assert PRESS_1[lang] in _spoken(answer), answer
-    assert answer[-1]["expect"] != "none" and not answer[-1].get("transfer_to"), answer
+    assert not answer[-1].get("transfer_to"), answer
+    # Offered on key 1: the key answers as well as a spoken yes, at one press.
+    assert answer[-1]["expect"] == "speech_or_digits" and answer[-1]["max_digits"] == 1, answer
     bots = [e for e in _events(stack, call)[turn:] if e.get("event") == "bot"]
     assert (bots[-1].get("metadata") or {}).get("offer") == "cancel_account", bots[-1]
     return answer
@@ -151,7 +153,7 @@ def test_ivr_uncovered_question_says_the_policy_does_not_answer(
     assert metadata["answer"]["kind"] == "abstain", metadata
     assert not metadata.get("offer"), metadata
     assert HOTLINE[brand] in _spoken(answer), answer
-    assert answer[-1]["expect"] == "speech"
+    assert answer[-1]["expect"] == "speech_or_digits"  # "... or press 0 for a person"
     assert stack.tracker(call)["slots"]["offer_pending"] is not True
 
 
