@@ -367,9 +367,9 @@ def reissue(
     if customer is None or customer_id != customer.id:
         raise _refused("other_customer", "the check verified another customer", "body.customer_id")
     method = challenge.method
-    # Another method of the same rank is not this one (an SMS code is no phone password).
-    higher = ASSURANCE_RANK.get(assurance or "", 0) >= ASSURANCE_RANK.get(method, 0)
-    if assurance is not None and assurance != method and higher:
+    # Ranked as ticket filing ranks them (a phone password files what an SMS code files); the
+    # proof always states the check's own method, whatever was asked.
+    if assurance is not None and ASSURANCE_RANK[assurance] > ASSURANCE_RANK[method]:
         raise _refused(
             "insufficient_assurance",
             f"the check is by {method}, the request asks for {assurance}",

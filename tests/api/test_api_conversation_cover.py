@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from api_helpers import BOT, MOBILES, PASSWORDS, app_proof, file_ticket, last_code
 from fastapi.testclient import TestClient
 
 from api.core.clock import FixedClock
+from api.tickets import rules
 
 IN_A = {"X-Conversation-Id": "conversation-a"}
 IN_B = {"X-Conversation-Id": "conversation-b"}
@@ -118,19 +120,36 @@ def test_a_proof_is_issued_only_for_the_customer_the_check_verified(client: Test
     assert reissue(client, other["id"], "C-0001").status_code == 403
 
 
-def test_a_lower_or_other_assurance_is_never_upgraded(client: TestClient) -> None:
+def test_the_proof_states_the_checks_own_assurance_whatever_is_asked(
+    client: TestClient,
+) -> None:
     sms = verified(client, **IN_A)
-    r = reissue(client, sms["id"], assurance="phone_password")
-    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_assurance"
-    # Asking for less still gets the check's own assurance, no more.
-    assert reissue(client, sms["id"], assurance="app_session").json()["assurance"] == "sms_code"
+    for asked in ("phone_password", "sms_code", "app_session", None):
+        r = reissue(client, sms["id"], assurance=asked)
+        assert r.status_code == 201, r.text
+        assert r.json()["assurance"] == "sms_code"
     call = {"X-Conversation-Id": "call-1", "X-Caller-Line": MOBILES["C-0003"]}
     password = verified(client, "C-0003", "phone_password", **call)
     r = reissue(client, password["id"], "C-0003", headers=call, assurance="sms_code")
-    assert r.status_code == 403
-    assert reissue(client, password["id"], "C-0003", headers=call).json()["assurance"] == (
-        "phone_password"
+    assert r.json()["assurance"] == "phone_password"
+    # ... and it files what the check could (an access copy needs an SMS code or stronger).
+    ticket = client.post(
+        "/v1/tickets",
+        headers=BOT | call | {"X-Subject-Proof": r.json()["proof"], "Idempotency-Key": "k-1"},
+        json={"type": "access_copy", "channel": "ivr", "language": "zh", "details": {}},
     )
+    assert ticket.status_code == 201, ticket.text
+
+
+def test_a_lower_assurance_is_never_upgraded(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a stronger way than the SMS code come (ranked above it), an SMS check gets
+    nothing for a request that needs it."""
+    monkeypatch.setitem(rules.ASSURANCE_RANK, "phone_password", 3)
+    sms = verified(client, **IN_A)
+    r = reissue(client, sms["id"], assurance="phone_password")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_assurance"
 
 
 def test_an_app_session_or_an_unfinished_check_issues_nothing(client: TestClient) -> None:
