@@ -7,7 +7,9 @@ reads and for ticket filing, which carries an Idempotency-Key. 4xx answers are n
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -94,6 +96,39 @@ class CheckStatus(str, Enum):
     EXPIRED = "expired"
 
 
+# What the API keeps of a header the bot says about its customer (api.core.clients).
+MAX_HEADER = 128
+_HEADER_SAFE = re.compile(rf"[\x20-\x7e]{{1,{MAX_HEADER}}}")
+
+
+def _header_value(value: str) -> str:
+    """A header value that names the same thing every time: as it is when it is short
+    printable ASCII, else a digest (a long or non-ASCII id must not be cut into another's)."""
+    value = value.strip()
+    if _HEADER_SAFE.fullmatch(value):
+        return value
+    return "sha256-" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:48]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Whom the bot speaks for on a call: the backend counts its limits per conversation, per
+    customer address and per caller line, and binds proofs it re-issues to the conversation.
+    Without these every chat customer would count as the action server's one address."""
+
+    id: str
+    client_address: str | None = None
+    caller_line: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        named = {
+            "X-Conversation-Id": self.id,
+            "X-Client-Address": self.client_address,
+            "X-Caller-Line": self.caller_line,
+        }
+        return {name: _header_value(value) for name, value in named.items() if value}
+
+
 def _time(value: Any) -> datetime | None:
     return parse_iso(str(value)) if value else None
 
@@ -124,6 +159,19 @@ class Proof:
     assurance: str | None
     customer_id: str | None
     brand: str | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Proof:
+        """A proof the backend re-issued from the conversation's check (ProofOut)."""
+        if not data.get("proof"):
+            raise BackendUnavailable("a re-issued proof without a token")
+        return cls(
+            token=str(data["proof"]),
+            expires_at=data.get("proof_expires_at"),
+            assurance=data.get("assurance"),
+            customer_id=data.get("customer_id"),
+            brand=data.get("brand"),
+        )
 
 
 @dataclass(frozen=True)
@@ -236,8 +284,15 @@ class RightsClient:
             await self._http.aclose()
             self._http = None
 
-    def _headers(self, proof: str | None = None, idempotency_key: str | None = None) -> dict:
+    def _headers(
+        self,
+        proof: str | None = None,
+        idempotency_key: str | None = None,
+        conversation: Conversation | None = None,
+    ) -> dict:
         headers = {"X-API-Key": self.settings.bot_api_key, "Accept": "application/json"}
+        if conversation is not None:
+            headers.update(conversation.headers())
         if proof:
             headers["X-Subject-Proof"] = proof
         if idempotency_key:
@@ -307,57 +362,105 @@ class RightsClient:
         channel: str = Channel.CHAT,
         language: str = Language.ZH,
         method: str = Assurance.SMS_CODE,
+        conversation: Conversation | None = None,
     ) -> Challenge:
         body = {"method": method, "mobile": mobile, "channel": channel, "language": language}
         response = await self._request(
-            "POST", "/v1/verifications", safe_to_repeat=False, json=body, headers=self._headers()
+            "POST",
+            "/v1/verifications",
+            safe_to_repeat=False,
+            json=body,
+            headers=self._headers(conversation=conversation),
         )
         return Challenge.of(self._json(response, 200, 201))
 
-    async def check_verification(self, verification_id: str, code: str) -> Check:
+    async def check_verification(
+        self, verification_id: str, code: str, conversation: Conversation | None = None
+    ) -> Check:
         response = await self._request(
             "POST",
             f"/v1/verifications/{verification_id}/check",
             safe_to_repeat=False,
             json={"code": code},
-            headers=self._headers(),
+            headers=self._headers(conversation=conversation),
         )
         return Check.of(self._json(response, 200))
 
-    async def app_session(self, session_token: str) -> Check:
+    async def reissue_proof(
+        self,
+        verification_id: str,
+        customer_id: str,
+        assurance: str | None,
+        conversation: Conversation,
+    ) -> Proof:
+        """A new single-use proof from the conversation's verified check (the customer is not
+        asked for a code again); BackendError 403/404 when the check does not cover it."""
+        body: dict[str, Any] = {"customer_id": customer_id}
+        if assurance:
+            body["assurance"] = assurance
+        response = await self._request(
+            "POST",
+            f"/v1/verifications/{verification_id}/proofs",
+            # A repeat only issues another proof of the same check: nothing is used up.
+            safe_to_repeat=True,
+            json=body,
+            headers=self._headers(conversation=conversation),
+        )
+        return Proof.of(self._json(response, 200, 201))
+
+    async def app_session(
+        self, session_token: str, conversation: Conversation | None = None
+    ) -> Check:
         response = await self._request(
             "POST",
             "/v1/verifications/app-session",
             safe_to_repeat=False,
             json={"session_token": session_token},
-            headers=self._headers(),
+            headers=self._headers(conversation=conversation),
         )
         return Check.of(self._json(response, 200, 201))
 
-    async def file_ticket(self, proof: str, idempotency_key: str, body: dict) -> Ticket:
+    async def file_ticket(
+        self,
+        proof: str,
+        idempotency_key: str,
+        body: dict,
+        conversation: Conversation | None = None,
+    ) -> Ticket:
         """The filed ticket; a request that changes nothing raises BackendError 409
-        `already_in_effect` (read it with `InEffect.of`)."""
+        `already_in_effect` (read it with `InEffect.of`). A re-issued proof files only with
+        its conversation."""
         response = await self._request(
             "POST",
             "/v1/tickets",
             safe_to_repeat=True,
             json=body,
-            headers=self._headers(proof, idempotency_key),
+            headers=self._headers(proof, idempotency_key, conversation),
         )
         return Ticket.of(self._json(response, 200, 201))
 
-    async def get_ticket(self, proof: str, reference: str) -> Ticket | None:
+    async def get_ticket(
+        self, proof: str, reference: str, conversation: Conversation | None = None
+    ) -> Ticket | None:
         """The subject's own ticket, or None when it is not theirs or does not exist."""
         response = await self._request(
-            "GET", f"/v1/tickets/{reference}", safe_to_repeat=True, headers=self._headers(proof)
+            "GET",
+            f"/v1/tickets/{reference}",
+            safe_to_repeat=True,
+            headers=self._headers(proof, conversation=conversation),
         )
         if response.status_code == 404:
             return None
         return Ticket.of(self._json(response, 200))
 
-    async def my_tickets(self, proof: str) -> list[Ticket]:
+    async def my_tickets(
+        self, proof: str, conversation: Conversation | None = None
+    ) -> list[Ticket]:
         response = await self._request(
-            "GET", "/v1/subjects/me/tickets", safe_to_repeat=True, headers=self._headers(proof)
+            "GET",
+            "/v1/subjects/me/tickets",
+            safe_to_repeat=True,
+            headers=self._headers(proof, conversation=conversation),
         )
         items = self._json(response, 200).get("items") or []
         return [Ticket.of(item) for item in items if isinstance(item, dict)]

@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from actions.backend import Conversation
 from actions.flows import CONFIRM_SLOT, DETAIL_SLOTS, IDENTITY_SLOTS, PROOF_SLOTS
 from contract import Channel
 
@@ -51,6 +52,20 @@ def lang_of(tracker: Tracker) -> str:
 def channel_of(tracker: Tracker) -> str:
     name = (tracker.get_latest_input_channel() or "").lower()
     return Channel.IVR if any(v in name for v in VOICE_CHANNELS) else Channel.CHAT
+
+
+def conversation_of(tracker: Tracker) -> Conversation:
+    """The conversation, and where its customer is as the channel saw it: the address the chat
+    channels put into the metadata (bot.channels.client_address), the caller line on the
+    hotline. The backend counts its limits per customer by these."""
+    meta = metadata(tracker)
+    address = meta.get("client_address")
+    caller = meta.get("caller") if channel_of(tracker) == Channel.IVR else None
+    return Conversation(
+        id=tracker.sender_id,
+        client_address=str(address) if address else None,
+        caller_line=str(caller) if caller else None,
+    )
 
 
 def request_reset(keep_identity: bool = True) -> list[EventType]:

@@ -17,6 +17,13 @@ class Flow:
     detail_slots: tuple[str, ...] = ()
 
     @property
+    def assurance_floor(self) -> str:
+        """The least verification the request takes (the look-up reads with any)."""
+        if self.type == STATUS:
+            return Assurance.APP_SESSION.value
+        return str(RIGHTS.rules(self.type).assurance_floor)
+
+    @property
     def app_session_ok(self) -> bool:
         """An app session may stand in for the SMS code (low-risk requests, and the look-up)."""
         if self.type == STATUS:

@@ -16,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import offers, rights, verification
-from actions.backend import shared_client
+from actions.backend import RightsClient, shared_client
 from actions.common import (
     channel_of,
+    conversation_of,
     lang_of,
     latest_intent,
     latest_text,
@@ -96,6 +97,24 @@ def switch_slots(new_type: str, slots: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
+async def renewed(
+    new_type: str,
+    tracker: Tracker,
+    update: dict[str, Any],
+    dispatcher: CollectingDispatcher,
+    client: RightsClient,
+) -> dict[str, Any]:
+    """A new proof from the conversation's own check when the one held will not do (used by
+    the last request, expired, or an app session for a request that needs more): the
+    customer who verified a moment ago is not asked for a code again."""
+    flow = FLOWS[new_type]
+    if identity_ok(flow, {**tracker.slots, **update}):
+        return {}
+    return await verification.renew(
+        tracker.slots, flow.assurance_floor, dispatcher, client, conversation_of(tracker)
+    )
+
+
 class ValidateRequestForm(HookedFormValidationAction):
     free_text_slots = FREE_TEXT_SLOTS
 
@@ -147,6 +166,7 @@ class ValidateRequestForm(HookedFormValidationAction):
             response="utter_request_switched",
             request_label=type_label(new_type, lang_of(tracker)),
         )
+        update.update(await renewed(new_type, tracker, update, dispatcher, self.client))
         tracker.slots.update(update)
         events: list[EventType] = [SlotSet(k, v) for k, v in update.items()]
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
@@ -192,6 +212,7 @@ class ValidateRequestForm(HookedFormValidationAction):
             self.client,
             channel_of(tracker),
             lang_of(tracker),
+            conversation_of(tracker),
         )
 
     async def validate_otp_code(
@@ -200,7 +221,12 @@ class ValidateRequestForm(HookedFormValidationAction):
         if not user_just_spoke(tracker):
             return {"otp_code": value}
         result = await verification.check_code(
-            value, tracker.latest_message or {}, tracker.slots, dispatcher, self.client
+            value,
+            tracker.latest_message or {},
+            tracker.slots,
+            dispatcher,
+            self.client,
+            conversation_of(tracker),
         )
         caller = verification.caller_mobile(metadata(tracker))
         timed_out = "verification_id" in result and result["verification_id"] is None
@@ -208,7 +234,9 @@ class ValidateRequestForm(HookedFormValidationAction):
             # A timed-out password check on the hotline: the caller's line is known, so a new
             # check starts at once instead of asking for a number the caller cannot change.
             result.update(
-                await verification.begin_hotline(caller, dispatcher, self.client, lang_of(tracker))
+                await verification.begin_hotline(
+                    caller, dispatcher, self.client, lang_of(tracker), conversation_of(tracker)
+                )
             )
         return result
 
@@ -280,26 +308,31 @@ class ActionStartRequest(Action):
             }
         )
         flow = FLOWS[new_type]
+        conversation = conversation_of(tracker)
+        dispatcher.utter_message(
+            response="utter_request_started",
+            request_label=type_label(new_type, lang_of(tracker)),
+        )
+        # The conversation's own check first: it may cover what an app session does not.
+        update.update(await renewed(new_type, tracker, update, dispatcher, self.client))
         token = metadata(tracker).get("session_token")
         if flow.app_session_ok and token and not identity_ok(flow, {**slots, **update}):
             try:
                 update.update(
                     await verification.verify_app_session(
-                        str(token), tracker.get_slot("brand"), self.client
+                        str(token), tracker.get_slot("brand"), self.client, conversation
                     )
                 )
             except Exception:
                 log.exception("app session check failed")
-        dispatcher.utter_message(
-            response="utter_request_started",
-            request_label=type_label(new_type, lang_of(tracker)),
-        )
         caller = verification.caller_mobile(metadata(tracker))
         on_hotline = channel_of(tracker) == Channel.IVR
         if on_hotline and caller and not identity_ok(flow, {**slots, **update}):
             # Hotline: the caller's line is the number to verify; the form asks the password.
             update.update(
-                await verification.begin_hotline(caller, dispatcher, self.client, lang_of(tracker))
+                await verification.begin_hotline(
+                    caller, dispatcher, self.client, lang_of(tracker), conversation
+                )
             )
         text = latest_text(tracker)
         if verification.acting_for_other(text):

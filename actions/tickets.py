@@ -22,7 +22,7 @@ from actions.backend import (
     Ticket,
     shared_client,
 )
-from actions.common import channel_of, lang_of, latest_intent, request_reset
+from actions.common import channel_of, conversation_of, lang_of, latest_intent, request_reset
 from actions.flows import CONFIRM_SLOT, FLOWS, STATUS, ticket_details
 from actions.formatting import format_date
 from actions.identity import proof_valid
@@ -105,7 +105,9 @@ async def file_request(
         "details": details,
     }
     try:
-        ticket = await client.file_ticket(str(tracker.get_slot("subject_proof")), key, body)
+        ticket = await client.file_ticket(
+            str(tracker.get_slot("subject_proof")), key, body, conversation_of(tracker)
+        )
     except BackendUnavailable:
         dispatcher.utter_message(response="utter_filing_unavailable")
         return [SlotSet("pending_filing", True)]
@@ -142,7 +144,8 @@ async def file_request(
         if ticket.due_at_provisional:
             dispatcher.utter_message(response="utter_due_provisional")
     events = request_reset()
-    # One ticket per proof: a further request in this conversation verifies again.
+    # One ticket per proof: a further request of this conversation gets a new one from the
+    # check while it covers the conversation (actions.verification.renew), else verifies again.
     events.append(SlotSet("proof_used", True))
     events.append(SlotSet("last_ticket_ref", ticket.reference))
     if ticket.brand in Brand.values() and ticket.brand != tracker.get_slot("brand"):
@@ -157,9 +160,10 @@ async def look_up_status(
     lang = lang_of(tracker)
     proof = str(tracker.get_slot("subject_proof"))
     reference = tracker.get_slot("ticket_ref")
+    conversation = conversation_of(tracker)
     try:
         if reference:
-            ticket = await client.get_ticket(proof, str(reference).upper())
+            ticket = await client.get_ticket(proof, str(reference).upper(), conversation)
             if ticket is None:
                 # Not theirs or not there: the same answer, nothing about others' tickets.
                 dispatcher.utter_message(
@@ -168,7 +172,7 @@ async def look_up_status(
             else:
                 _ticket_line(dispatcher, ticket, lang)
         else:
-            tickets = await client.my_tickets(proof)
+            tickets = await client.my_tickets(proof, conversation)
             if not tickets:
                 dispatcher.utter_message(response="utter_status_none")
             else:

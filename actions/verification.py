@@ -4,6 +4,11 @@ remote service phone password on the hotline, app session for low-risk requests.
 Everything happens in the turn the customer gives the number, the code or the password: the
 tracker store masks them before they are persisted, so only the verification id, the masked
 number, the method and the proof are kept in slots.
+
+One verification per conversation: a later request of the same conversation, within the
+backend's cover (10 minutes from the check), gets a new single-use proof from the check
+(`renew`) instead of asking for the number and the code again. The backend decides whether
+the check still covers it; whatever it refuses, the form simply asks as before.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from actions.backend import (
     BackendUnavailable,
     Check,
     CheckStatus,
+    Conversation,
     Proof,
     RightsClient,
 )
@@ -157,6 +163,7 @@ async def start_challenge(
     client: RightsClient,
     channel: str = Channel.CHAT,
     language: str = "zh",
+    conversation: Conversation | None = None,
 ) -> dict[str, Any]:
     """Validate the given number and start the channel's check for it.
 
@@ -170,13 +177,21 @@ async def start_challenge(
     mobile = normalise_mobile(mobile) if mobile else None
     if not mobile:
         return reply(Outcome.BAD_NUMBER, method_for(channel), dispatcher)
-    return await begin(method_for(channel), mobile, dispatcher, client, channel, language)
+    return await begin(
+        method_for(channel), mobile, dispatcher, client, channel, language, conversation
+    )
 
 
 async def begin_hotline(
-    caller: str, dispatcher: CollectingDispatcher, client: RightsClient, language: str
+    caller: str,
+    dispatcher: CollectingDispatcher,
+    client: RightsClient,
+    language: str,
+    conversation: Conversation | None = None,
 ) -> dict[str, Any]:
-    return await begin(PHONE_PASSWORD, caller, dispatcher, client, Channel.IVR, language)
+    return await begin(
+        PHONE_PASSWORD, caller, dispatcher, client, Channel.IVR, language, conversation
+    )
 
 
 def _start_failure(exc: BackendError) -> Outcome:
@@ -195,10 +210,13 @@ async def begin(
     client: RightsClient,
     channel: str,
     language: str,
+    conversation: Conversation | None = None,
 ) -> dict[str, Any]:
     """Ask the backend for a challenge (an SMS code is sent; a phone password is asked next)."""
     try:
-        challenge = await client.start_verification(mobile, channel, language, method)
+        challenge = await client.start_verification(
+            mobile, channel, language, method, conversation=conversation
+        )
     except (BackendError, BackendUnavailable) as exc:
         outcome = _start_failure(exc) if isinstance(exc, BackendError) else Outcome.UNAVAILABLE
         minutes = max(1, math.ceil((getattr(exc, "retry_after_s", None) or 3600) / 60))
@@ -236,6 +254,7 @@ async def check_code(
     slots: dict[str, Any],
     dispatcher: CollectingDispatcher,
     client: RightsClient,
+    conversation: Conversation | None = None,
 ) -> dict[str, Any]:
     """Check the code now; keep only the outcome (never the code) in slots."""
     code = _entity(latest_message, "otp_code") or normalise_code(str(value or ""))
@@ -246,7 +265,7 @@ async def check_code(
     if not code:
         return reply(Outcome.NO_CODE, method, dispatcher)
     try:
-        check = await client.check_verification(str(verification_id), code)
+        check = await client.check_verification(str(verification_id), code, conversation)
     except BackendError as exc:
         return {"otp_code": None, **reply(_check_failure(exc), method, dispatcher)}
     except BackendUnavailable:
@@ -265,11 +284,14 @@ async def check_code(
 
 
 async def verify_app_session(
-    session_token: str, current_brand: str | None, client: RightsClient
+    session_token: str,
+    current_brand: str | None,
+    client: RightsClient,
+    conversation: Conversation | None = None,
 ) -> dict[str, Any]:
     """Slots of a verified app session, or {} (the flow then asks for the SMS code)."""
     try:
-        check = await client.app_session(session_token)
+        check = await client.app_session(session_token, conversation)
     except (BackendError, BackendUnavailable) as exc:
         log.info("app session not accepted: %s", type(exc).__name__)
         return {}
@@ -281,4 +303,45 @@ async def verify_app_session(
         "mobile": Assurance.APP_SESSION.value,
         "otp_code": Assurance.APP_SESSION.value,
         **_brand_slot(check.proof, current_brand),
+    }
+
+
+async def renew(
+    slots: dict[str, Any],
+    needs: str | None,
+    dispatcher: CollectingDispatcher,
+    client: RightsClient,
+    conversation: Conversation,
+) -> dict[str, Any]:
+    """Slots of a new single-use proof from the conversation's earlier check, or {} (the form
+    then asks for the number and the code as usual).
+
+    `needs` is the least assurance the request takes; the backend never gives more than the
+    check had, and only to the conversation and the customer it verified. An app session has
+    no check to renew from.
+    """
+    verification_id = slots.get("verification_id")
+    customer_id = slots.get("customer_id")
+    method = slots.get("verification_method")
+    if not (verification_id and customer_id and method in (SMS_CODE, PHONE_PASSWORD)):
+        return {}
+    try:
+        proof = await client.reissue_proof(
+            str(verification_id), str(customer_id), needs, conversation
+        )
+    except (BackendError, BackendUnavailable) as exc:
+        # Past the cover, another customer, a backend that is down: verify as usual.
+        log.info("no proof renewed from the conversation's check: %s", exc)
+        return {}
+    if proof.customer_id != customer_id:
+        return {}
+    dispatcher.utter_message(response="utter_still_verified")
+    masked = slots.get("masked_mobile") or slots.get("mobile")
+    return {
+        **proof_slots(proof),
+        "mobile": masked,
+        "otp_code": "verified",
+        "verification_id": verification_id,
+        "verification_method": method,
+        **_brand_slot(proof, slots.get("brand")),
     }

@@ -10,6 +10,12 @@ A replica that refuses connections (killed, restarting) is skipped for the reque
 for `fail_timeout`; a request already sent to a replica that dies is not resent elsewhere (the
 default for POST), so a turn is never run twice. Access logs carry `$uri`, not the query
 string: Rasa's API and the action server take their tokens there.
+
+nginx is the edge of this stack: it tells the replicas the customer's real address in
+X-Real-IP and X-Forwarded-For, both set to the connecting client and never appended to what
+the client sent, so a client cannot choose the address the backend's limits count it by.
+The Rasa replicas believe these headers from nginx alone (RASA_TRUSTED_PROXIES, set by
+ops/scaled.py; bot.channels.client_address).
 """
 
 from __future__ import annotations
@@ -97,7 +103,9 @@ http {{
     proxy_max_temp_file_size 0;
     proxy_http_version 1.1;
     proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    # The edge: the client's own X-Forwarded-For is replaced, not extended.
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $remote_addr;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_connect_timeout 2s;
     proxy_read_timeout {read_timeout_s}s;

@@ -450,6 +450,9 @@ class ScaledStack:
                         REDIS_HOST=c.redis_host,
                         REDIS_PORT=str(c.redis_port),
                         IVR_CALL_STATE_URL=c.ivr_call_state_url,
+                        # nginx connects from here: its X-Forwarded-For is the customer's
+                        # address; anyone else's is ignored (bot.channels.client_address).
+                        RASA_TRUSTED_PROXIES=HOST,
                     ),
                     port,
                     f"http://{HOST}:{port}/status?token={self.rasa_token}",

@@ -16,7 +16,7 @@ from api.core.crypto import token_fingerprint
 from api.core.docs import API_KEY_HEADER, STAFF_BEARER_HEADER, SUBJECT_PROOF_HEADER
 from api.core.errors import ApiError
 from api.core.settings import Settings
-from api.core.tokens import SubjectProof, read_proof
+from api.core.tokens import SubjectProof, conversation_hash, read_proof
 
 
 def get_settings(request: Request) -> Settings:
@@ -35,6 +35,10 @@ def get_now(request: Request) -> datetime:
 ApiKeyDoc = Annotated[str | None, Security(API_KEY_HEADER)]
 SubjectProofDoc = Annotated[str | None, Security(SUBJECT_PROOF_HEADER)]
 StaffBearerDoc = Annotated[Any, Security(STAFF_BEARER_HEADER)]
+
+
+# What is kept of a header the bot says about its customer (api.core.clients).
+MAX_HEADER = 128
 
 
 def is_bot(request: Request) -> bool:
@@ -84,7 +88,21 @@ def require_subject(
         raise ApiError(
             401, "proof_required", "X-Subject-Proof is required", "header.X-Subject-Proof"
         )
-    return read_proof(get_settings(request), token, get_now(request))
+    settings = get_settings(request)
+    proof = read_proof(settings, token, get_now(request))
+    if proof.conversation is not None:
+        # A proof re-issued for a conversation is no good elsewhere, even from the bot.
+        said = request.headers.get("x-conversation-id", "").strip()[:MAX_HEADER]
+        if not said or not hmac.compare_digest(
+            conversation_hash(settings, said), proof.conversation
+        ):
+            raise ApiError(
+                401,
+                "proof_other_conversation",
+                "this subject proof was issued for another conversation",
+                "header.X-Conversation-Id",
+            )
+    return proof
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -18,11 +18,9 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.core.auth import is_bot
+from api.core.auth import MAX_HEADER, is_bot
 from api.core.crypto import keyed_hash
 from contract import Channel
-
-MAX_HEADER = 128
 
 
 def peer_address(request: Request) -> str:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     code_max_attempts: int = 5
     codes_per_hour: int = 3
     proof_ttl_seconds: int = 600
+    # A verified SMS or phone-password check covers its own conversation's further requests
+    # for this long: each gets a new single-use proof without a new code (issue 22).
+    conversation_cover_seconds: int = 600
     app_session_ttl_seconds: int = 3600
     # Wrong guesses are counted per number and source (the caller line on the hotline, else the
     # customer's address, else the conversation): past *_max_failures that source is locked out

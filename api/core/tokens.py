@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from api.core.crypto import keyed_hash
 from api.core.errors import ApiError
 from api.core.settings import Settings
 
@@ -19,6 +20,9 @@ class SubjectProof:
     brand: str
     assurance: str  # a contract Assurance value
     expires_at: datetime
+    # A proof re-issued from a verification for its conversation (api.verification.service
+    # .reissue) carries the conversation's keyed hash and is good in that conversation only.
+    conversation: str | None = None
 
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
@@ -30,11 +34,21 @@ def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
 PROOF_AUDIENCE = "rights-api/subject"
 
 
+def conversation_hash(settings: Settings, conversation: str) -> str:
+    """How a conversation id (Rasa's sender id) is kept and compared: never in clear."""
+    return keyed_hash(settings.lookup_pepper, "conversation", conversation)
+
+
 def sign_proof(
-    settings: Settings, customer_id: str, brand: str, assurance: str, now: datetime
+    settings: Settings,
+    customer_id: str,
+    brand: str,
+    assurance: str,
+    now: datetime,
+    conversation_hash: str | None = None,
 ) -> tuple[str, datetime]:
     exp = int(now.timestamp()) + settings.proof_ttl_seconds
-    payload = {
+    payload: dict[str, str | int] = {
         "jti": secrets.token_hex(16),
         "cid": customer_id,
         "brand": brand,
@@ -42,6 +56,8 @@ def sign_proof(
         "aud": PROOF_AUDIENCE,
         "exp": exp,
     }
+    if conversation_hash:
+        payload["conv"] = conversation_hash
     return _serializer(settings, "subject-proof").dumps(payload), datetime.fromtimestamp(
         exp, timezone.utc
     )
@@ -58,6 +74,7 @@ def read_proof(settings: Settings, token: str, now: datetime) -> SubjectProof:
             brand=str(data["brand"]),
             assurance=str(data["asr"]),
             expires_at=datetime.fromtimestamp(int(data["exp"]), timezone.utc),
+            conversation=str(data["conv"]) if data.get("conv") else None,
         )
     # An absurd exp overflows datetime (OverflowError, OSError): still only a bad proof.
     except (BadSignature, KeyError, TypeError, ValueError, OverflowError, OSError) as exc:

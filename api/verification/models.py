@@ -22,6 +22,11 @@ class Challenge(Base):
     # Keyed hash of where the check was started from (api.core.clients.Caller.source): its
     # wrong guesses count against that source, apart from other sources of the same number.
     source_hash: Mapped[str | None] = mapped_column(String(64))
+    # Keyed hash of the conversation that started the check (X-Conversation-Id from the bot):
+    # a verified check covers that conversation, and only that one, for a while (see
+    # api.verification.service.reissue).
+    conversation_hash: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # pending | verified | locked | expired | superseded (a newer SMS code for the number)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,8 @@ from api.verification.schemas import (
     AppSessionIn,
     CheckIn,
     CheckOut,
+    ProofOut,
+    ProofRequest,
     VerificationOut,
     VerificationStart,
 )
@@ -78,4 +80,35 @@ def check(
     """
     return service.check(
         db_session=session, settings=settings, challenge_id=id, code=body.code, now=now
+    )
+
+
+@router.post(
+    "/{id}/proofs",
+    status_code=201,
+    response_model=ProofOut,
+    responses=error_responses(401, 403, 404, 422),
+)
+def reissue(
+    id: Annotated[str, Path(max_length=64)],
+    body: ProofRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ProofOut:
+    """Issues a further single-use subject proof from a verified check, so that a customer who
+    verified a moment ago is not sent a new code for the next request of the same
+    conversation. Only the conversation that started the check (`X-Conversation-Id`) gets one,
+    for the customer it verified, within the cover (10 minutes by default), at the check's
+    assurance at most; the proof is good in that conversation only.
+    """
+    return service.reissue(
+        db_session=session,
+        settings=settings,
+        challenge_id=id,
+        customer_id=body.customer_id,
+        assurance=body.assurance,
+        caller=caller_of(request),
+        now=now,
     )

@@ -111,3 +111,45 @@ class CheckOut(BaseModel):
     # from anywhere) are refused, and what works meanwhile.
     locked_until: datetime | None = None
     ways_through: list[Way] = Field(default_factory=list)
+
+
+class ProofRequest(BaseModel):
+    """A further proof from a verified check, for another request of the same conversation."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"customer_id": "C-0001", "assurance": "sms_code"}]},
+    )
+
+    customer_id: str = Field(
+        min_length=1, max_length=32, description="the customer the conversation verified"
+    )
+    assurance: Assurance | None = Field(
+        default=None,
+        description="the least the request needs; refused when the check does not reach it",
+    )
+
+
+class ProofOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proof": "eyJqdGkiOiIuLi4ifQ.aBcD.signature",
+                    "proof_expires_at": "2026-05-11T10:15:00+08:00",
+                    "customer_id": "C-0001",
+                    "brand": Brand.MINI,
+                    "assurance": "sms_code",
+                    "covered_until": "2026-05-11T10:10:00+08:00",
+                }
+            ]
+        }
+    )
+
+    proof: str
+    proof_expires_at: datetime
+    customer_id: str
+    brand: Brand
+    assurance: Assurance
+    # Until when the check issues further proofs to its conversation.
+    covered_until: datetime

@@ -15,6 +15,12 @@ for low-risk requests, the hotline agent for every request).
 
 Starting a verification is limited per conversation, per client address, per number, per
 channel and overall (`api.core.ratelimit`); a new SMS code supersedes the number's older ones.
+
+One verification per conversation: a verified check covers the further requests of the
+conversation that started it for `conversation_cover_seconds`, so the customer is not sent a
+new code for each. Every request is still filed with its own single-use proof: `reissue`
+issues it from the check, only to that conversation, only for the customer it verified, and
+never at a higher assurance than the check's (an app session has no check and gets nothing).
 """
 
 from __future__ import annotations
@@ -34,12 +40,13 @@ from api.core.crypto import DUMMY_PASSWORD_HASH, keyed_hash, verify_password
 from api.core.database import is_postgres, upsert
 from api.core.errors import ApiError
 from api.core.settings import Settings
-from api.core.tokens import read_app_session, sign_proof
+from api.core.tokens import conversation_hash, read_app_session, sign_proof
 from api.notifications import service as outbox
 from api.subjects import service as subjects
 from api.subjects.models import Customer
+from api.tickets.rules import ASSURANCE_RANK
 from api.verification.models import Challenge, GuessLock, GuessSourceLock
-from api.verification.schemas import WAYS_THROUGH, CheckOut, Method, VerificationOut
+from api.verification.schemas import WAYS_THROUGH, CheckOut, Method, ProofOut, VerificationOut
 from contract import Assurance, Brand
 
 SUPERSEDED = "superseded"
@@ -175,6 +182,9 @@ def start(
         customer_id=customer.id if customer else None,
         code_hash=code_hash,
         source_hash=source_hash,
+        conversation_hash=(
+            conversation_hash(settings, caller.conversation) if caller.conversation else None
+        ),
         status="pending",
         attempts=0,
         created_at=now,
@@ -285,7 +295,7 @@ def check(
     left = settings.code_max_attempts - challenge.attempts
     if ok and customer is not None:
         # Only this source's count is cleared: others' guesses at the number still stand.
-        challenge.status = "verified"
+        challenge.status, challenge.verified_at = "verified", now
         source.failures, source.window_started_at = 0, now
         if challenge.method == Assurance.SMS_CODE:
             session.flush()  # this challenge is verified, not superseded
@@ -315,3 +325,69 @@ def check_app_session(
     if customer is None:
         return CheckOut(status="invalid", attempts_left=0)
     return _verified(settings, customer, Assurance.APP_SESSION, now, 0)
+
+
+def _refused(code: str, message: str, field: str) -> ApiError:
+    return ApiError(403, code, message + "; verify again", field)
+
+
+def reissue(
+    *,
+    db_session: Session,
+    settings: Settings,
+    challenge_id: str,
+    customer_id: str,
+    assurance: str | None,
+    caller: Caller,
+    now: datetime,
+) -> ProofOut:
+    """A new single-use proof from a verified check, for a further request of its conversation.
+
+    Refused (403) from any other conversation, past the cover, for another customer, or when
+    the request needs more than the check gave: a proof is never worth more than its check.
+    """
+    challenge = db_session.get(Challenge, challenge_id)
+    if challenge is None or challenge.status != "verified" or challenge.verified_at is None:
+        raise ApiError(404, "verification_not_found", "no such verified check", "path.id")
+    said = conversation_hash(settings, caller.conversation) if caller.conversation else ""
+    if not challenge.conversation_hash or not secrets.compare_digest(
+        said, challenge.conversation_hash
+    ):
+        raise _refused(
+            "other_conversation",
+            "the check covers the conversation that started it only",
+            "header.X-Conversation-Id",
+        )
+    covered_until = as_utc(challenge.verified_at) + timedelta(
+        seconds=settings.conversation_cover_seconds
+    )
+    if covered_until <= now:
+        raise _refused("cover_expired", "the check no longer covers this conversation", "path.id")
+    customer = db_session.get(Customer, challenge.customer_id) if challenge.customer_id else None
+    if customer is None or customer_id != customer.id:
+        raise _refused("other_customer", "the check verified another customer", "body.customer_id")
+    method = challenge.method
+    # Ranked as ticket filing ranks them (a phone password files what an SMS code files); the
+    # proof always states the check's own method, whatever was asked.
+    if assurance is not None and ASSURANCE_RANK[assurance] > ASSURANCE_RANK[method]:
+        raise _refused(
+            "insufficient_assurance",
+            f"the check is by {method}, the request asks for {assurance}",
+            "body.assurance",
+        )
+    proof, proof_exp = sign_proof(
+        settings,
+        customer.id,
+        customer.brand,
+        method,
+        now,
+        conversation_hash=challenge.conversation_hash,
+    )
+    return ProofOut(
+        proof=proof,
+        proof_expires_at=proof_exp,
+        customer_id=customer.id,
+        brand=Brand(customer.brand),
+        assurance=Assurance(method),
+        covered_until=covered_until,
+    )

@@ -3,7 +3,9 @@
 POST /webhooks/rest/webhook answers 400 with the project's error body
 `{"error": {"code", "message", "field", "details"}}` for a body that is not a JSON object,
 a missing / empty / over-long `sender` or `message`, or bad `metadata`. Valid requests are
-handed to Rasa's RestInput unchanged, metadata included.
+handed to Rasa's RestInput unchanged, metadata included, except that the channel writes the
+customer's address into the metadata itself (`client_address`, bot.channels.client_address):
+a value the client sends there is replaced, so nobody picks the address they are counted by.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.client_address import METADATA_KEY, client_address
 from contract import Brand, Language
 
 MAX_SENDER_LENGTH = 128
@@ -81,6 +84,17 @@ class ValidatingRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        """The client's metadata, with the address the request came from (never the client's
+        own word for it)."""
+        given = super().get_metadata(request)
+        metadata = dict(given) if isinstance(given, dict) else {}
+        metadata.pop(METADATA_KEY, None)
+        address = client_address(request)
+        if address:
+            metadata[METADATA_KEY] = address
+        return metadata or None
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
         blueprint = super().blueprint(on_new_message)

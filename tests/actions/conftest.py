@@ -17,11 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def api() -> Iterator[ApiProcess]:
-    # Many verifications of the demo numbers: lift the per-number hourly limits (codes sent,
-    # wrong codes across challenges) here; the limits themselves are tested in tests/api.
-    with running_api(
-        {"RIGHTS_CODES_PER_HOUR": "1000", "RIGHTS_SMS_MAX_FAILURES": "1000"}
-    ) as process:
+    # Many verifications of the demo numbers, most from the trackers' one conversation: lift
+    # the per-number hourly limits (codes sent, wrong codes across challenges) and the starts
+    # per conversation here; the limits themselves are tested in tests/api (and per customer
+    # address in test_limits_per_customer.py).
+    lifted = {
+        "RIGHTS_CODES_PER_HOUR": "1000",
+        "RIGHTS_SMS_MAX_FAILURES": "1000",
+        "RIGHTS_STARTS_PER_CONVERSATION": "1000",
+    }
+    with running_api(lifted) as process:
         yield process
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from actions.backend import BackendError, BackendUnavailable, RightsClient
+from actions.backend import BackendError, BackendUnavailable, Conversation, RightsClient
 from actions.formatting import format_date
 from actions.settings import Settings
 from privacy.identifiers import normalise_code, normalise_mobile
@@ -125,3 +125,35 @@ def test_masking_and_normalising():
     assert normalise_mobile("call 13800138000 or 13900139000") is None
     assert normalise_code("验证码是 482913") == "482913"
     assert normalise_code("no code") is None
+
+
+async def test_verification_calls_name_the_customer_the_bot_speaks_for():
+    """The backend's limits count per conversation, address and caller line: the shared
+    client sends them with each call, never one customer's with another's."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(201, json={"id": "v1", "masked_mobile": "138****8000"})
+
+    client = client_with(handler)
+    chat = Conversation("conv-1", client_address="198.51.100.7")
+    call = Conversation("CA1234", caller_line="+8613800138000")
+    await client.start_verification("13800138000", conversation=chat)
+    await client.start_verification("13800138000", "ivr", conversation=call)
+    await client.start_verification("13800138000")
+    named = ("X-Conversation-Id", "X-Client-Address", "X-Caller-Line")
+    assert [tuple(c.headers.get(h) for h in named) for c in calls] == [
+        ("conv-1", "198.51.100.7", None),
+        ("CA1234", None, "+8613800138000"),
+        (None, None, None),
+    ]
+
+
+def test_an_id_that_is_no_short_ascii_is_sent_as_its_digest():
+    def sent(conversation_id: str) -> str:
+        return Conversation(conversation_id).headers()["X-Conversation-Id"]
+
+    assert sent("会话-1").startswith("sha256-") and sent("会话-1") == sent("会话-1")
+    # Not cut short: two long ids that share their first 128 characters stay apart.
+    assert sent("x" * 200).startswith("sha256-") and sent("x" * 200) != sent("x" * 199)

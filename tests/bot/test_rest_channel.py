@@ -10,6 +10,7 @@ import pytest_asyncio
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
+from bot.channels.client_address import TRUSTED_PROXIES_ENV
 from bot.channels.rest import MAX_MESSAGE_LENGTH, ValidatingRestInput
 
 URL = "/webhooks/rest/webhook"
@@ -65,8 +66,38 @@ async def test_valid_message_behaves_like_rasa_rest(client: Client) -> None:
     status, body = await post(client, {"sender": "u1", "message": "你好", "metadata": metadata})
     assert status == 200
     assert body == [{"recipient_id": "u1", "text": "echo 你好"}]
-    assert inbox[0].metadata == metadata
+    # ... and the address the request came from (the test client's, loopback).
+    assert inbox[0].metadata == {**metadata, "client_address": "127.0.0.1"}
     assert inbox[0].input_channel == "rest"
+
+
+async def test_the_metadata_carries_the_address_the_request_came_from(client: Client) -> None:
+    """The backend limits verifications per customer address: the channel says it, the
+    client cannot, not even through a forwarding header when it is no trusted proxy."""
+    http, inbox = client
+    spoofed = {"sender": "u1", "message": "hi", "metadata": {"client_address": "203.0.113.9"}}
+    headers = {"X-Forwarded-For": "198.51.100.7", "X-Real-IP": "198.51.100.8"}
+    assert (await http.post(URL, json=spoofed, headers=headers)).status_code == 200
+    assert (await http.post(URL, json={"sender": "u2", "message": "hi"})).status_code == 200
+    assert [m.metadata for m in inbox] == [{"client_address": "127.0.0.1"}] * 2
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_is_the_address(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http, inbox = client
+    monkeypatch.setenv(TRUSTED_PROXIES_ENV, "127.0.0.1, 10.0.0.5")
+    body = {"sender": "u1", "message": "hi"}
+    # The rightmost hop that is no trusted proxy: what the client wrote before it is ignored.
+    forwarded = {"X-Forwarded-For": "192.0.2.66, 198.51.100.7, 10.0.0.5"}
+    assert (await http.post(URL, json=body, headers=forwarded)).status_code == 200
+    assert (await http.post(URL, json=body, headers={"X-Real-IP": "198.51.100.8"})).status_code
+    assert (await http.post(URL, json=body, headers={"X-Forwarded-For": "junk"})).status_code
+    assert [m.metadata["client_address"] for m in inbox] == [
+        "198.51.100.7",
+        "198.51.100.8",
+        "127.0.0.1",
+    ]
 
 
 async def test_metadata_is_optional(client: Client) -> None:

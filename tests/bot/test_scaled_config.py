@@ -56,6 +56,20 @@ def test_round_robin_without_stickiness_and_no_tokens_in_logs(tmp_path: Path) ->
     assert "non_idempotent" not in text
 
 
+def test_nginx_passes_the_real_client_address_and_rasa_believes_only_nginx(
+    tmp_path: Path,
+) -> None:
+    text = _config(tmp_path).read_text("utf-8")
+    assert "proxy_set_header X-Real-IP $remote_addr;" in text
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
+    # Appending would keep whatever the client wrote there.
+    assert "$proxy_add_x_forwarded_for" not in text
+    stack = ScaledStack(ScaleConfig(workdir=tmp_path, free_ports=True))
+    envs = {spec.name: spec.env for spec in stack._specs()}
+    rasa = [env for name, env in envs.items() if name.startswith("rasa-")]
+    assert rasa and all(env["RASA_TRUSTED_PROXIES"] == "127.0.0.1" for env in rasa)
+
+
 def test_replicas_get_the_scale_endpoints_with_this_runs_lock_store(tmp_path: Path) -> None:
     stack = ScaledStack(ScaleConfig(workdir=tmp_path, redis_db=5, lock_prefix="run1"))
     endpoints = yaml.safe_load(stack.render_endpoints().read_text("utf-8"))

@@ -21,7 +21,11 @@ from tests.support.sanic_apps import asgi_client, chat_channels_app
 PAGE = "/webhooks/webchat/"
 
 
+RECEIVED: list[UserMessage] = []
+
+
 async def _on_new_message(message: UserMessage) -> None:
+    RECEIVED.append(message)
     await message.output_channel.send_text_message(message.sender_id, f"echo {message.text}")
 
 
@@ -84,9 +88,12 @@ async def test_page_posts_to_the_rest_channel(client: httpx.AsyncClient) -> None
     url = httpx.URL(f"http://rasa{PAGE}").join("../rest/webhook")
     assert url.path == "/webhooks/rest/webhook"
     body = {"sender": "s1", "message": "你好", "metadata": {"brand": "mini", "lang": "zh"}}
+    RECEIVED.clear()
     response = await client.post(url.path, json=body)
     assert response.status_code == 200
     assert response.json() == [{"recipient_id": "s1", "text": "echo 你好"}]
+    # The page's messages carry the browser's address, which the page itself never sends.
+    assert RECEIVED[-1].metadata == {"brand": "mini", "lang": "zh", "client_address": "127.0.0.1"}
     bad = await client.post(url.path, json={**body, "metadata": {"brand": "audi"}})
     assert bad.status_code == 400
     assert bad.json()["error"]["field"] == "metadata.brand"

@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backend import CheckStatus, RightsClient
+from actions.backend import CheckStatus, Conversation, RightsClient
 from tests.support.api_process import ApiProcess
 
 
@@ -75,15 +75,19 @@ def latest_code(api: ApiProcess, mobile: str) -> str:
     raise AssertionError(f"no code sent to {mobile}")
 
 
-async def verify(api: ApiProcess, client: RightsClient, mobile: str) -> dict[str, Any]:
-    """Slots of a subject verified by SMS code, as the form would leave them."""
-    started = await client.start_verification(mobile)
-    checked = await client.check_verification(started.id, latest_code(api, mobile))
+async def verify(
+    api: ApiProcess, client: RightsClient, mobile: str, conversation: Conversation | None = None
+) -> dict[str, Any]:
+    """Slots of a subject verified by SMS code, as the form would leave them (in
+    `conversation`, whose later requests the check then covers)."""
+    started = await client.start_verification(mobile, conversation=conversation)
+    checked = await client.check_verification(started.id, latest_code(api, mobile), conversation)
     assert checked.status is CheckStatus.VERIFIED and checked.proof
     return {
         "mobile": started.masked_mobile,
         "masked_mobile": started.masked_mobile,
         "verification_id": started.id,
+        "verification_method": "sms_code",
         "otp_code": "verified",
         "subject_proof": checked.proof.token,
         "proof_expires_at": checked.proof.expires_at,
