@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -62,6 +63,15 @@ _STOP_WORDS = {
 def is_stop(text: str) -> bool:
     cleaned = re.sub(r"[\s!！。.,，?？~]+", " ", text).strip().lower()
     return cleaned in _STOP_WORDS
+
+
+_KEYED = re.compile(r"^\s*([12])\s*#?\s*$")
+
+
+def keyed_yes_no(text: str) -> bool | None:
+    """ "1" (or "1#", full-width too) is yes, "2" is no, anything else is neither."""
+    match = _KEYED.match(unicodedata.normalize("NFKC", text or ""))
+    return None if match is None else match.group(1) == "1"
 
 
 def _has_entity(tracker: Tracker, name: str) -> bool:
@@ -235,6 +245,18 @@ class ValidateRequestForm(HookedFormValidationAction):
     ) -> dict[str, Any]:
         grounds = rights.deletion_grounds(tracker.get_slot("brand"), lang_of(tracker))
         return self._choice("deletion_ground", value, grounds, dispatcher)
+
+    async def extract_confirm_request(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The yes or no keyed in as the option's digit: 1 for yes, 2 for no, as the buttons
+        of the confirmation are read on the hotline ("按 1，确认注销；按 2，不注销")."""
+        if tracker.get_slot("requested_slot") != CONFIRM_SLOT or not user_just_spoke(tracker):
+            return {}
+        if latest_intent(tracker) in ("affirm", "deny"):
+            return {}  # the slot's own mappings took it
+        choice = keyed_yes_no(latest_text(tracker))
+        return {} if choice is None else {CONFIRM_SLOT: choice}
 
     async def validate_confirm_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

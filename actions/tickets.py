@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import rights
+from actions.asks import IRREVERSIBLE
 from actions.backend import (
     BackendError,
     BackendUnavailable,
@@ -222,7 +223,12 @@ class ActionFinishRequest(Action):
         if outcome == "cancelled" or (
             request_type != STATUS and tracker.get_slot(CONFIRM_SLOT) is not True
         ):
-            dispatcher.utter_message(response="utter_request_cancelled")
+            # A no to cancelling or deleting says that nothing changes; other requests, that
+            # nothing was filed.
+            cancelled = "utter_request_cancelled"
+            if request_type in IRREVERSIBLE:
+                cancelled = f"utter_request_cancelled_{request_type}"
+            dispatcher.utter_message(response=cancelled)
             return request_reset()
         if request_type not in FLOWS or not proof_valid(tracker.slots):
             dispatcher.utter_message(response="utter_proof_expired")

@@ -230,8 +230,9 @@ async def test_the_customer_may_drop_a_pending_request(domain, down_client):
 @pytest.mark.parametrize(
     ("outcome", "confirm", "expected"),
     [
-        ("cancelled", None, ["utter_request_cancelled"]),
-        (None, False, ["utter_request_cancelled"]),
+        # A deletion: the no says the data stays as it is.
+        ("cancelled", None, ["utter_request_cancelled_deletion"]),
+        (None, False, ["utter_request_cancelled_deletion"]),
         ("human", None, ["utter_request_handover"]),
         ("locked", None, []),
         ("error", None, []),
