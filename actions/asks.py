@@ -101,8 +101,10 @@ ASKING_REPLIES = frozenset(
     {
         "utter_code_sent",
         "utter_code_invalid",
+        "utter_code_invalid_last",
         "utter_code_format",
         "utter_password_invalid",
+        "utter_password_invalid_last",
         "utter_password_format",
     }
 )
