@@ -37,7 +37,7 @@ from actions.flows import (
 from actions.form_base import HookedFormValidationAction, end_form
 from actions.identity import identity_ok
 from actions.labels import type_label
-from contract import Channel
+from contract import Channel, TicketType
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,29 @@ def keyed_yes_no(text: str) -> bool | None:
 def _has_entity(tracker: Tracker, name: str) -> bool:
     entities = (tracker.latest_message or {}).get("entities") or []
     return any(entity.get("entity") == name for entity in entities)
+
+
+def described_complaint(tracker: Tracker) -> str | None:
+    """The complaint the customer already put into words: in the message that asked for it,
+    or, when the request came from a tap or a digit on the offer it made (a complaint about
+    marketing offers the unsubscribe too), in the message before."""
+    looked = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        looked += 1
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == "file_complaint":
+            found = offers.complaint_description(str(event.get("text") or ""))
+            if found:
+                return found[:MAX_DESCRIPTION]
+        if looked >= 2:
+            break
+    return None
+
+
+# The longest free-text answer the form keeps (HookedFormValidationAction.max_text).
+MAX_DESCRIPTION = 500
 
 
 def required_for(slots: dict[str, Any]) -> list[str]:
@@ -327,4 +350,8 @@ class ActionStartRequest(Action):
         if verification.acting_for_other(text):
             dispatcher.utter_message(response="utter_acting_for_other")
             update["acting_for_other"] = True
+        if new_type == TicketType.COMPLAINT:
+            # "I want to complain that the app keeps sending me SMS": that is the description;
+            # the confirmation quotes it, and a no lets the customer start again.
+            update["complaint_summary"] = described_complaint(tracker)
         return [SlotSet(k, v) for k, v in update.items()]
