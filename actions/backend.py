@@ -180,6 +180,8 @@ class Ticket:
     closed_at: datetime | None = None
     resolution: str | None = None
     refusal_ground: str | None = None
+    # What the customer was told of the present state (the outcome notice's text).
+    outcome_text: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -199,6 +201,7 @@ class Ticket:
             closed_at=_time(data.get("closed_at")),
             resolution=data.get("resolution"),
             refusal_ground=data.get("refusal_ground"),
+            outcome_text=data.get("outcome_text") or None,
         )
 
 

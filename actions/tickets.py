@@ -28,11 +28,13 @@ from actions.flows import CONFIRM_SLOT, FLOWS, STATUS, ticket_details
 from actions.formatting import format_date
 from actions.identity import proof_valid
 from actions.labels import status_label, type_label
-from contract import FINAL_STATUSES, RIGHTS, Brand
+from contract import FINAL_STATUSES, RIGHTS, Brand, Status
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 5
+# The states whose notice the status answer repeats (the API's `outcome_text`).
+TOLD_STATUSES = frozenset({Status.COMPLETED, Status.REFUSED, Status.AWAITING_CUSTOMER})
 
 
 def idempotency_key(
@@ -63,6 +65,16 @@ def _ticket_line(dispatcher: CollectingDispatcher, ticket: Ticket, lang: str) ->
         "type_label": type_label(ticket.type, lang),
         "status_label": status_label(ticket.status, lang),
     }
+    if ticket.outcome_text and ticket.status in TOLD_STATUSES:
+        # The customer hears what the notice said (SMS, e-mail), in the same words.
+        dispatcher.utter_message(
+            response=f"utter_status_told_{ticket.status}",
+            closed_date=_date(ticket.closed_at, lang),
+            due_date=_date(ticket.due_at, lang),
+            outcome_text=ticket.outcome_text,
+            **line,
+        )
+        return
     if ticket.status in FINAL_STATUSES:
         # A closed ticket has no reply due: say when it closed and what it came to.
         dispatcher.utter_message(
