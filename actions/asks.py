@@ -11,7 +11,7 @@ from actions import rights
 from actions.common import lang_of
 from actions.flows import FLOWS
 from actions.verification import PHONE_PASSWORD
-from contract import BRANDS, Brand, brand_facts
+from contract import BRANDS, Brand, TicketType, brand_facts
 
 
 def _buttons(entity: str, choices: dict[str, str]) -> list[dict[str, str]]:
@@ -69,6 +69,9 @@ class ActionAskConfirmRequest(Action):
         separator = ", " if lang == "en" else "、"
         # The verified subject's brand is known here; the policy's deadline and copy route.
         facts = brand_facts(brand) or BRANDS[Brand.MINI]
+        # Cancel and deletion cannot be undone: what stops, what goes and what the law keeps,
+        # from the brand's policy (data/policy/rights.yml `irreversible`).
+        irreversible = request_type in IRREVERSIBLE
         dispatcher.utter_message(
             response=f"utter_confirm_{request_type}",
             deadline=facts.deadline(lang),
@@ -76,8 +79,19 @@ class ActionAskConfirmRequest(Action):
             purpose=rights.consent_purposes(lang).get(purpose or "", purpose or ""),
             ground=rights.deletion_grounds(brand, lang).get(ground or "", ground or ""),
             recipients=separator.join(rights.deletion_recipients(brand, lang)),
+            summary=in_sentence(tracker.get_slot("complaint_summary")),
+            **(rights.consequences(brand, lang) if irreversible else {}),
         )
         return []
+
+
+# The requests whose confirmation first says what they mean (nothing can be undone).
+IRREVERSIBLE = frozenset({TicketType.CANCEL_ACCOUNT, TicketType.DELETION})
+
+
+def in_sentence(text: str | None) -> str:
+    """The customer's words quoted inside a sentence: without their own closing stop."""
+    return str(text or "").strip().rstrip("。.！!；;，, ")
 
 
 # What the check of the customer's last answer said already asks for the code (or password):
@@ -87,8 +101,10 @@ ASKING_REPLIES = frozenset(
     {
         "utter_code_sent",
         "utter_code_invalid",
+        "utter_code_invalid_last",
         "utter_code_format",
         "utter_password_invalid",
+        "utter_password_invalid_last",
         "utter_password_format",
     }
 )

@@ -179,6 +179,9 @@ class Check:
     status: CheckStatus
     attempts_left: int | None
     proof: Proof | None
+    # With a lock: until when, and what works meanwhile (the API's `ways_through`).
+    locked_until: datetime | None = None
+    ways_through: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Check:
@@ -198,7 +201,18 @@ class Check:
         if status is CheckStatus.VERIFIED and proof is None:
             # A verified answer without a proof cannot file anything: treat it as a wrong code.
             status = CheckStatus.INVALID
-        return cls(status=status, attempts_left=data.get("attempts_left"), proof=proof)
+        ways = tuple(
+            str(way.get("way"))
+            for way in data.get("ways_through") or []
+            if isinstance(way, dict) and way.get("way")
+        )
+        return cls(
+            status=status,
+            attempts_left=data.get("attempts_left"),
+            proof=proof,
+            locked_until=_time(data.get("locked_until")),
+            ways_through=ways,
+        )
 
 
 @dataclass(frozen=True)
@@ -214,6 +228,8 @@ class Ticket:
     closed_at: datetime | None = None
     resolution: str | None = None
     refusal_ground: str | None = None
+    # What the customer was told of the present state (the outcome notice's text).
+    outcome_text: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -233,6 +249,7 @@ class Ticket:
             closed_at=_time(data.get("closed_at")),
             resolution=data.get("resolution"),
             refusal_ground=data.get("refusal_ground"),
+            outcome_text=data.get("outcome_text") or None,
         )
 
 

@@ -39,3 +39,16 @@ def format_date(value: str | datetime, lang: str | None) -> str:
     if lang == "en":
         return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year}"
     return f"{local.year}年{local.month}月{local.day}日"
+
+
+def format_time(value: str | datetime, lang: str | None) -> str:
+    """`2026-12-07T09:45:00+00:00` -> 12月7日 17:45 / 17:45 on 7 December, in Beijing time (the
+    responses say "北京时间" / "Beijing time" around it)."""
+    moment = value if isinstance(value, datetime) else parse_iso(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(SHANGHAI)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    if lang == "en":
+        return f"{clock} on {local.day} {_MONTHS_EN[local.month - 1]}"
+    return f"{local.month}月{local.day}日 {clock}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -37,7 +38,7 @@ from actions.flows import (
 from actions.form_base import HookedFormValidationAction, end_form
 from actions.identity import identity_ok
 from actions.labels import type_label
-from contract import Channel
+from contract import Channel, TicketType
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,41 @@ def is_stop(text: str) -> bool:
     return cleaned in _STOP_WORDS
 
 
+_KEYED = re.compile(r"^\s*([12])\s*#?\s*$")
+
+
+def keyed_yes_no(text: str) -> bool | None:
+    """ "1" (or "1#", full-width too) is yes, "2" is no, anything else is neither."""
+    match = _KEYED.match(unicodedata.normalize("NFKC", text or ""))
+    return None if match is None else match.group(1) == "1"
+
+
 def _has_entity(tracker: Tracker, name: str) -> bool:
     entities = (tracker.latest_message or {}).get("entities") or []
     return any(entity.get("entity") == name for entity in entities)
+
+
+def described_complaint(tracker: Tracker) -> str | None:
+    """The complaint the customer already put into words: in the message that asked for it,
+    or, when the request came from a tap or a digit on the offer it made (a complaint about
+    marketing offers the unsubscribe too), in the message before."""
+    looked = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        looked += 1
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent == "file_complaint":
+            found = offers.complaint_description(str(event.get("text") or ""))
+            if found:
+                return found[:MAX_DESCRIPTION]
+        if looked >= 2:
+            break
+    return None
+
+
+# The longest free-text answer the form keeps (HookedFormValidationAction.max_text).
+MAX_DESCRIPTION = 500
 
 
 def required_for(slots: dict[str, Any]) -> list[str]:
@@ -264,6 +297,18 @@ class ValidateRequestForm(HookedFormValidationAction):
         grounds = rights.deletion_grounds(tracker.get_slot("brand"), lang_of(tracker))
         return self._choice("deletion_ground", value, grounds, dispatcher)
 
+    async def extract_confirm_request(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The yes or no keyed in as the option's digit: 1 for yes, 2 for no, as the buttons
+        of the confirmation are read on the hotline ("按 1，确认注销；按 2，不注销")."""
+        if tracker.get_slot("requested_slot") != CONFIRM_SLOT or not user_just_spoke(tracker):
+            return {}
+        if latest_intent(tracker) in ("affirm", "deny"):
+            return {}  # the slot's own mappings took it
+        choice = keyed_yes_no(latest_text(tracker))
+        return {} if choice is None else {CONFIRM_SLOT: choice}
+
     async def validate_confirm_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -338,4 +383,8 @@ class ActionStartRequest(Action):
         if verification.acting_for_other(text):
             dispatcher.utter_message(response="utter_acting_for_other")
             update["acting_for_other"] = True
+        if new_type == TicketType.COMPLAINT:
+            # "I want to complain that the app keeps sending me SMS": that is the description;
+            # the confirmation quotes it, and a no lets the customer start again.
+            update["complaint_summary"] = described_complaint(tracker)
         return [SlotSet(k, v) for k, v in update.items()]

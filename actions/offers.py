@@ -19,7 +19,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent, latest_text
 from actions.flows import INTENT_TO_TYPE
-from bot.answers.knowledge import Offer, marketing_words, offers
+from bot.answers.knowledge import (
+    Offer,
+    complaint_description_minimum,
+    complaint_openers,
+    marketing_words,
+    offers,
+)
 
 RETRIEVAL_PREFIX = "ask_policy/"
 MAIN_OPTIONS = "main_options"
@@ -38,6 +44,31 @@ def about_marketing(text: str) -> bool:
     """Whether a complaint is about marketing messages (words listed in offers.yml)."""
     lowered = unicodedata.normalize("NFKC", text).lower()
     return any(word in lowered for word in marketing_words())
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def complaint_description(text: str) -> str | None:
+    """The customer's words as the complaint's description, when the message holds more than
+    the wish to complain ("I want to complain that the app keeps sending me SMS" does,
+    "我要投诉" does not); None otherwise. Taps and keypad digits hold none."""
+    cleaned = " ".join(str(text or "").split())
+    if not cleaned or cleaned.startswith("/"):
+        return None
+    rest = unicodedata.normalize("NFKC", cleaned).lower()
+    openers = complaint_openers()
+    for word in openers.get("zh", []):
+        rest = rest.replace(word, " ")
+    english = set(openers.get("en", []))
+    for phrase in (p for p in openers.get("en", []) if " " in p):
+        rest = re.sub(rf"\b{re.escape(phrase)}\b", " ", rest)
+    words = [w for w in _WORD.findall(rest) if w not in english]
+    min_words, min_chars = complaint_description_minimum()
+    if len(words) >= min_words or len(_CJK.findall(rest)) >= min_chars:
+        return cleaned
+    return None
 
 
 def offer_events(offer: Offer) -> list[EventType]:

@@ -1,4 +1,5 @@
-"""Rights vocabulary from data/policy/rights.yml (consent purposes, deletion grounds)."""
+"""Rights vocabulary from data/policy/rights.yml (consent purposes, deletion grounds, what an
+irreversible request means)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,18 @@ def deletion_recipients(brand: str | None, lang: str | None) -> list[str]:
     recipients = _rights()["deletion_recipients"]
     entries = recipients.get(brand or "") or recipients[Brand.MINI]
     return [entry[_lang(lang)] for entry in entries]
+
+
+# The facts of `irreversible` that the confirmations of cancel_account and deletion say.
+CONSEQUENCE_FACTS = ("cancel_stops", "deletion_stops", "deleted", "kept", "kept_for", "backups")
+
+
+def consequences(brand: str | None, lang: str | None) -> dict[str, str]:
+    """What cancelling or deleting means under the brand's policy (MINI when unknown), as the
+    template variables of the confirmation: `cancel_stops`, `kept`, `kept_for`, ..."""
+    entries = _rights()["irreversible"]
+    entry = entries.get(brand or "") or entries[Brand.MINI]
+    return {fact: entry[fact][_lang(lang)] for fact in CONSEQUENCE_FACTS}
 
 
 def match_choice(value: str, choices: dict[str, str]) -> str | None:

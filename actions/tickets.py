@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import rights
+from actions.asks import IRREVERSIBLE
 from actions.backend import (
     BackendError,
     BackendUnavailable,
@@ -27,11 +28,13 @@ from actions.flows import CONFIRM_SLOT, FLOWS, STATUS, ticket_details
 from actions.formatting import format_date
 from actions.identity import proof_valid
 from actions.labels import status_label, type_label
-from contract import FINAL_STATUSES, RIGHTS, Brand
+from contract import FINAL_STATUSES, RIGHTS, Brand, Status
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 5
+# The states whose notice the status answer repeats (the API's `outcome_text`).
+TOLD_STATUSES = frozenset({Status.COMPLETED, Status.REFUSED, Status.AWAITING_CUSTOMER})
 
 
 def idempotency_key(
@@ -62,6 +65,16 @@ def _ticket_line(dispatcher: CollectingDispatcher, ticket: Ticket, lang: str) ->
         "type_label": type_label(ticket.type, lang),
         "status_label": status_label(ticket.status, lang),
     }
+    if ticket.outcome_text and ticket.status in TOLD_STATUSES:
+        # The customer hears what the notice said (SMS, e-mail), in the same words.
+        dispatcher.utter_message(
+            response=f"utter_status_told_{ticket.status}",
+            closed_date=_date(ticket.closed_at, lang),
+            due_date=_date(ticket.due_at, lang),
+            outcome_text=ticket.outcome_text,
+            **line,
+        )
+        return
     if ticket.status in FINAL_STATUSES:
         # A closed ticket has no reply due: say when it closed and what it came to.
         dispatcher.utter_message(
@@ -226,7 +239,12 @@ class ActionFinishRequest(Action):
         if outcome == "cancelled" or (
             request_type != STATUS and tracker.get_slot(CONFIRM_SLOT) is not True
         ):
-            dispatcher.utter_message(response="utter_request_cancelled")
+            # A no to cancelling or deleting says that nothing changes; other requests, that
+            # nothing was filed.
+            cancelled = "utter_request_cancelled"
+            if request_type in IRREVERSIBLE:
+                cancelled = f"utter_request_cancelled_{request_type}"
+            dispatcher.utter_message(response=cancelled)
             return request_reset()
         if request_type not in FLOWS or not proof_valid(tracker.slots):
             dispatcher.utter_message(response="utter_proof_expired")

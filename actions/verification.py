@@ -17,6 +17,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
@@ -31,7 +32,8 @@ from actions.backend import (
     Proof,
     RightsClient,
 )
-from contract import Assurance, Brand, Channel
+from actions.formatting import format_time
+from contract import RIGHTS, Assurance, Brand, Channel, TicketType, WayThrough
 from privacy.identifiers import normalise_code, normalise_mobile
 from privacy.masking import mask_mobile
 
@@ -114,14 +116,58 @@ def reply(
     outcome: Outcome,
     method: str | None,
     dispatcher: CollectingDispatcher,
+    instead: dict[str, str] | None = None,
     **values: Any,
 ) -> dict[str, Any]:
-    """Say the outcome's response (filled with `values`) and return its slots."""
+    """Say the outcome's response (or the one `instead` names for it), filled with `values`,
+    and return its slots."""
     entry = REPLIES[outcome]
     response = entry.response(method)
     if response:
+        response = (instead or {}).get(response, response)
         dispatcher.utter_message(response=response, **values)
     return dict(entry.slots)
+
+
+# A wrong code with one try left: "1 more try", not "1 more tries".
+LAST_TRY = {
+    "utter_code_invalid": "utter_code_invalid_last",
+    "utter_password_invalid": "utter_password_invalid_last",
+}
+# A lockout whose end the backend did not say: "please try again later".
+LOCK_END_UNKNOWN = {
+    "utter_verification_locked": "utter_verification_locked_later",
+    "utter_password_locked": "utter_password_locked_later",
+}
+
+
+def _invalid_variant(attempts_left: int | None) -> dict[str, str]:
+    return LAST_TRY if attempts_left == 1 else {}
+
+
+def _locked(
+    method: str | None,
+    dispatcher: CollectingDispatcher,
+    until: datetime | None,
+    ways: tuple[str, ...],
+    slots: dict[str, Any],
+    language: str,
+) -> dict[str, Any]:
+    """The lockout: until when in Beijing time, and what works meanwhile (the hotline always;
+    signed in to the app, the low-risk requests)."""
+    if until is None:
+        result = reply(Outcome.LOCKED, method, dispatcher, LOCK_END_UNKNOWN)
+    else:
+        result = reply(
+            Outcome.LOCKED, method, dispatcher, locked_until=format_time(until, language)
+        )
+    request_type = slots.get("request_type")
+    low_risk = request_type in TicketType.values() and (
+        RIGHTS.rules(str(request_type)).assurance_floor == Assurance.APP_SESSION
+    )
+    if method != PHONE_PASSWORD and WayThrough.APP_SESSION in ways and low_risk:
+        dispatcher.utter_message(response="utter_locked_app_way")
+    return result
 
 
 def proof_slots(proof: Proof) -> dict[str, Any]:
@@ -264,14 +310,26 @@ async def check_code(
     method = slots.get("verification_method")
     if not code:
         return reply(Outcome.NO_CODE, method, dispatcher)
+    language = "en" if slots.get("lang") == "en" else "zh"
     try:
         check = await client.check_verification(str(verification_id), code, conversation)
     except BackendError as exc:
-        return {"otp_code": None, **reply(_check_failure(exc), method, dispatcher)}
+        failure = _check_failure(exc)
+        if failure is Outcome.LOCKED:
+            until = None
+            if exc.retry_after_s:
+                until = datetime.now(timezone.utc) + timedelta(seconds=exc.retry_after_s)
+            locked = _locked(method, dispatcher, until, (), slots, language)
+            return {"otp_code": None, **locked}
+        return {"otp_code": None, **reply(failure, method, dispatcher)}
     except BackendUnavailable:
         return {"otp_code": None, **reply(Outcome.UNAVAILABLE, method, dispatcher)}
     outcome = _check_outcome(check)
-    result = reply(outcome, method, dispatcher, attempts_left=check.attempts_left)
+    if outcome is Outcome.LOCKED:
+        until = check.locked_until
+        return _locked(method, dispatcher, until, check.ways_through, slots, language)
+    variant = _invalid_variant(check.attempts_left) if outcome is Outcome.INVALID else {}
+    result = reply(outcome, method, dispatcher, variant, attempts_left=check.attempts_left)
     if outcome is Outcome.INVALID:
         result["attempts_left"] = check.attempts_left
     if outcome is Outcome.VERIFIED and check.proof:

@@ -63,6 +63,21 @@ def marketing_words() -> list[str]:
     return [str(w) for w in _offers_data().get("marketing_words") or []]
 
 
+def complaint_openers() -> dict[str, list[str]]:
+    """The opening words of a complaint by language, longest first."""
+    openers = _offers_data().get("complaint_openers") or {}
+    return {
+        lang: sorted((str(w).lower() for w in words or []), key=len, reverse=True)
+        for lang, words in openers.items()
+    }
+
+
+def complaint_description_minimum() -> tuple[int, int]:
+    """(English words, Chinese characters) a complaint's description needs at least."""
+    limits = _offers_data().get("complaint_description") or {}
+    return int(limits.get("min_words", 4)), int(limits.get("min_chars", 6))
+
+
 _PART_NUMERALS_ZH = "一二三四五六七八九"
 _PART_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX")
 

@@ -44,12 +44,15 @@ RESPONSE_HINTS: dict[str, dict[str, Any]] = {
     "utter_code_sent": {"expect": "digits", "max_digits": 6},
     "utter_code_format": {"expect": "digits", "max_digits": 6},
     "utter_code_invalid": {"expect": "digits", "max_digits": 6},
+    "utter_code_invalid_last": {"expect": "digits", "max_digits": 6},
     # Phone passwords are 4 to 12 digits: the caller ends them with the hash key.
     "utter_ask_phone_password": {"expect": "digits", "max_digits": 12},
     "utter_password_invalid": {"expect": "digits", "max_digits": 12},
+    "utter_password_invalid_last": {"expect": "digits", "max_digits": 12},
     "utter_password_format": {"expect": "digits", "max_digits": 12},
     # Locked out on the hotline: an agent verifies the caller another way.
     "utter_password_locked": {"transfer_to": "agent"},
+    "utter_password_locked_later": {"transfer_to": "agent"},
     "utter_goodbye": {"end_call": True},
     "utter_handover": {"transfer_to": "agent"},
     "utter_request_handover": {"transfer_to": "agent"},

@@ -230,8 +230,9 @@ async def test_the_customer_may_drop_a_pending_request(domain, down_client):
 @pytest.mark.parametrize(
     ("outcome", "confirm", "expected"),
     [
-        ("cancelled", None, ["utter_request_cancelled"]),
-        (None, False, ["utter_request_cancelled"]),
+        # A deletion: the no says the data stays as it is.
+        ("cancelled", None, ["utter_request_cancelled_deletion"]),
+        (None, False, ["utter_request_cancelled_deletion"]),
         ("human", None, ["utter_request_handover"]),
         ("locked", None, []),
         ("error", None, []),
@@ -289,13 +290,20 @@ async def test_status_lists_the_customers_own_tickets(api, client, domain):
     names = responses(dispatcher)
     assert names[0] == "utter_status_intro"
     # Open tickets say their reply date; closed ones (the at-once withdrawals) their outcome.
-    assert set(names[1:]) <= {"utter_status_line", "utter_status_line_completed"}
+    # Closed with a notice (the completion of an at-once request): in the notice's words.
+    assert set(names[1:]) <= {
+        "utter_status_line",
+        "utter_status_line_completed",
+        "utter_status_told_completed",
+    }
     assert 1 <= len(names[1:]) <= tickets.MAX_LISTED
     for line in dispatcher.messages[1:]:
         assert line["reference"].startswith("PR-")
         if line["response"] == "utter_status_line":
             assert line["status_label"] in {"已受理", "处理中", "待您补充信息"}
             assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", line["due_date"])
+        elif line["response"] == "utter_status_told_completed":
+            assert line["outcome_text"]
         else:
             assert "due_date" not in line and line["outcome"]
     assert events["request_type"] is None

@@ -114,7 +114,12 @@ async def test_too_many_wrong_codes_lock_and_end_the_form(client, domain):
         slots, _d = await give_code(client, domain, "000000", state)
         state.update(slots)
     slots, dispatcher = await give_code(client, domain, "000000", state)
-    assert responses(dispatcher) == ["utter_verification_locked"]
+    # With this suite's lifted per-number limits the challenge's own tries run out, and the
+    # backend may name no end of the lock ("try again later").
+    assert responses(dispatcher)[0] in (
+        "utter_verification_locked",
+        "utter_verification_locked_later",
+    )
     assert slots["flow_outcome"] == "locked"
     assert slots["requested_slot"] is None
 

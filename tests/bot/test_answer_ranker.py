@@ -69,6 +69,11 @@ def test_small_talk_is_not_about_privacy(text: str) -> None:
         ("why does the app want my location", False, True),
         ("app为什么老让我开定位权限", False, True),
         ("can you delete my data?", False, False),
+        # Deletion and the consequences of cancelling: answered, then offered.
+        ("how can I delete my data?", True, False),
+        ("删除个人信息的流程是什么", True, True),
+        ("what happens to my data if I cancel my account?", True, True),
+        ("I want to cancel my account", False, False),
     ],
 )
 def test_how_to_and_asking_questions_are_told_from_requests(
