@@ -12,12 +12,17 @@ from pathlib import Path
 import yaml
 
 _WORD = re.compile(r"[a-z0-9']+")
+# Clauses of a message: spaces stand for commas in messages typed on a phone.
+_CLAUSE = re.compile(r"[\s,，;；。!！]+")
+# A clause shorter than this is an answer ("不", "没有"), not a question ending in a particle.
+_MIN_QUESTION_CLAUSE = 3
 
 
 @dataclass(frozen=True)
 class Cues:
     question_zh: tuple[str, ...]
     question_en_first: frozenset[str]
+    question_zh_endings: tuple[str, ...]
     privacy_zh: tuple[str, ...]
     privacy_en: frozenset[str]
     how_to_zh: tuple[str, ...]
@@ -35,8 +40,15 @@ class Cues:
         normal = self._normal(text)
         if "?" in normal or any(cue in normal for cue in self.question_zh):
             return True
-        words = _WORD.findall(normal)
-        return bool(words) and words[0] in self.question_en_first
+        clauses = [c for c in _CLAUSE.split(normal) if c]
+        # "还收集我信息不", "被黑过没": a yes-no question by its closing particle.
+        if any(
+            len(c) >= _MIN_QUESTION_CLAUSE and c.endswith(self.question_zh_endings) for c in clauses
+        ):
+            return True
+        # "i clicked agree, am i bound by it": the question may follow a clause of context.
+        first_words = (_WORD.findall(part) for part in re.split(r"[,;]", normal))
+        return any(words and words[0] in self.question_en_first for words in first_words)
 
     def is_about_privacy(self, text: str) -> bool:
         normal = self._normal(text)
@@ -73,6 +85,7 @@ def load_cues(path: str) -> Cues:
     return Cues(
         question_zh=tuple(listed("question", "zh")),
         question_en_first=frozenset(listed("question", "en_first_words")),
+        question_zh_endings=tuple(listed("question", "zh_endings")),
         privacy_zh=tuple(listed("privacy", "zh")),
         privacy_en=frozenset(w.lower() for w in listed("privacy", "en")),
         how_to_zh=tuple(listed("how_to", "zh")),

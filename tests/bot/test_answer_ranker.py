@@ -54,6 +54,25 @@ def test_privacy_questions_are_recognised_in_both_languages(text: str) -> None:
     assert CUES.is_about_privacy(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "车机会偷偷录音不",  # a yes-no question by its closing particle
+        "停了互联服务 app还定位我没",  # spaces for commas
+        "i turned tracking off, does the car still upload my trips",  # after a clause
+    ],
+)
+def test_colloquial_questions_are_questions(text: str) -> None:
+    assert CUES.is_question(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["不", "好不", "我不想要营销短信", "13800138000", "i live in beijing, my car is a mini"]
+)
+def test_answers_and_statements_are_not_questions(text: str) -> None:
+    assert not CUES.is_question(text)
+
+
 @pytest.mark.parametrize("text", ["再见", "bye", "thanks a lot", "好的谢谢"])
 def test_small_talk_is_not_about_privacy(text: str) -> None:
     assert not CUES.is_about_privacy(text)
