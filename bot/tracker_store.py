@@ -135,7 +135,12 @@ def _walk(
         if asked:
             # Typed while a code or password was asked for: no digit of it is kept.
             value = masking.mask_digits(value)
-        elif key != "text" and _MACHINE_VALUE.fullmatch(value):
+        elif (
+            key != "text"
+            and _MACHINE_VALUE.fullmatch(value)
+            and masking.mask_personal(value) == value
+        ):
+            # A machine value, unless an identifier hides in it ("1101052000...cardplease").
             return value
         if key == "text":
             return masking.mask_stored_message(value, placeholder)
