@@ -574,7 +574,6 @@ async def test_the_broker_gets_each_new_event_once_redacted_without_reloading_th
 def test_an_id_number_glued_into_a_long_token_is_not_kept_as_a_machine_value() -> None:
     # 32 characters without spaces look like an id or a proof; the ID number in it is masked.
     event = {"event": "slot", "name": "note", "value": "110105200001010008cardcardplease"}
-    assert "19491231" not in str(redact_event(event))
     assert "200001010" not in redact_event(event)["value"]
     machine = {
         "event": "slot",
